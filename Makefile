@@ -1,0 +1,35 @@
+# One command each: `make demo` sets everything up and runs the demo audit;
+# `make check` sets everything up and runs lint, types and the tests (CI runs exactly this).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo check test lint types bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/fairtrail demo
+
+check: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/check
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check audit lineage reports fairtrail app.py tests benchmarks scripts
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_audit.py
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache fairtrail-demo

@@ -1,0 +1,1 @@
+"""fairtrail review app (Streamlit): not built yet, see the project issues."""

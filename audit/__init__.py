@@ -1,0 +1,76 @@
+"""fairtrail's audit core: subgroup metrics, disparities and verdicts from sufficient statistics.
+
+Pure computation: data in, frozen result objects out.
+
+Examples
+--------
+>>> from audit import audit_predictions, AuditOptions
+>>> sex = ["F"] * 4 + ["M"] * 4
+>>> r = audit_predictions([0, 1, 1, 0] * 2 * 25, [0, 1, 0, 0, 1, 1, 1, 0] * 25,
+...                       sensitive_features={"sex": sex * 25},
+...                       options=AuditOptions(n_boot=0))
+>>> [g.metrics["selection_rate"].value for g in r.attribute("sex").groups]
+[0.25, 0.75]
+"""
+
+from audit._api import audit_predictions, run_audit
+from audit._bundle import read_bundle, verify_bundle, write_bundle
+from audit._engine import audit_statistics
+from audit._exceptions import (
+    BundleError,
+    DataValidationError,
+    FairtrailError,
+    SpecError,
+    UndefinedMetricWarning,
+)
+from audit._metrics import CONFUSION_METRICS, METRIC_INFO, SCORE_METRICS
+from audit._policy import NAMED_CRITERIA, Policy, Threshold, judge
+from audit._result import (
+    AttributeResult,
+    AuditOptions,
+    AuditResult,
+    CriterionResult,
+    DataSummary,
+    Disparity,
+    Estimate,
+    GroupResult,
+)
+from audit._spec import AuditSpec, DataSpec, load_spec, parse_spec
+from audit._statistics import CellStatistics, count_statistics
+from audit._validation import prepare_data
+
+__all__ = [
+    "CONFUSION_METRICS",
+    "METRIC_INFO",
+    "NAMED_CRITERIA",
+    "SCORE_METRICS",
+    "AttributeResult",
+    "AuditOptions",
+    "AuditResult",
+    "AuditSpec",
+    "BundleError",
+    "CellStatistics",
+    "CriterionResult",
+    "DataSpec",
+    "DataSummary",
+    "DataValidationError",
+    "Disparity",
+    "Estimate",
+    "FairtrailError",
+    "GroupResult",
+    "Policy",
+    "SpecError",
+    "Threshold",
+    "UndefinedMetricWarning",
+    "audit_predictions",
+    "audit_statistics",
+    "count_statistics",
+    "judge",
+    "load_spec",
+    "parse_spec",
+    "prepare_data",
+    "read_bundle",
+    "run_audit",
+    "verify_bundle",
+    "write_bundle",
+]

@@ -1,0 +1,222 @@
+"""Public entry points: audit a DataFrame or file by spec, or arrays fairlearn-style."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit._engine import compute_audit, warn_undefined
+from audit._exceptions import DataValidationError, SpecError
+from audit._io import read_predictions
+from audit._policy import Policy
+from audit._result import AuditOptions, AuditResult
+from audit._spec import AuditSpec
+from audit._statistics import count_statistics
+from audit._validation import check_same_length, prepare_data
+
+__all__ = ["audit_predictions", "run_audit"]
+
+
+def run_audit(spec: AuditSpec, data: pd.DataFrame | None = None) -> AuditResult:
+    """Run an audit as a spec describes it.
+
+    Parameters
+    ----------
+    spec : AuditSpec
+        From :func:`load_spec` or :func:`parse_spec`.
+    data : pandas.DataFrame, optional
+        The predictions table; read from ``spec.data.path`` when omitted.
+
+    Returns
+    -------
+    AuditResult
+
+    Raises
+    ------
+    DataValidationError, SpecError
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from audit import parse_spec
+    >>> # a: selection rate 0.25 (y_pred 1 on 1 of 4 rows); b: 0.75 (3 of 4)
+    >>> df = pd.DataFrame({"y": [0, 1] * 200, "p": [1, 0, 0, 0, 1, 1, 1, 0] * 50,
+    ...                    "g": (["a"] * 4 + ["b"] * 4) * 50})
+    >>> spec = parse_spec({"data": {"y_true": "y", "y_pred": "p", "sensitive_features": ["g"]},
+    ...                    "audit": {"n_boot": 200},
+    ...                    "policy": {"thresholds": {"demographic_parity_ratio": 0.8}}})
+    >>> result = run_audit(spec, df)
+    >>> result.criteria[0].verdict, round(result.criteria[0].estimate.value, 3)  # 0.25 / 0.75
+    ('fail', 0.333)
+    """
+    d = spec.data
+    describe = None
+    if data is None:
+        path = spec.data_path()
+        if path is None:
+            raise SpecError(f"{spec.origin}: data.path is required when no DataFrame is given.")
+        numbers = {
+            c: role for c, role in ((d.y_score, "y_score"), (d.sample_weight, "sample_weight")) if c
+        }
+        data, describe = read_predictions(
+            path,
+            text_columns=[d.y_true, d.y_pred, *d.sensitive_features],
+            number_columns=numbers,
+            file_format=d.format,
+        )
+        source = d.path or str(path)  # as written in the spec: relative to the spec file
+    else:
+        source = "<DataFrame>"
+    prepared = prepare_data(
+        data,
+        y_true=d.y_true,
+        y_pred=d.y_pred,
+        sensitive_features=d.sensitive_features,
+        y_score=d.y_score,
+        sample_weight=d.sample_weight,
+        pos_label=d.pos_label,
+        score_type=spec.options.score_type,
+        max_categories=spec.options.max_categories,
+        **({"describe_row": describe} if describe else {}),
+    )
+    stats = count_statistics(
+        prepared,
+        score_bins=spec.options.score_bins,
+        probability=spec.options.score_type == "probability",
+    )
+    roles = {"y_true": d.y_true, "y_pred": d.y_pred}
+    roles.update(
+        {k: v for k, v in (("y_score", d.y_score), ("sample_weight", d.sample_weight)) if v}
+    )
+    result = compute_audit(
+        stats,
+        options=spec.options,
+        policy=spec.policy,
+        source=source,
+        roles=roles,
+        pos_label=prepared.pos_label,
+        labels=prepared.labels,
+        unknown_counts={f.name: f.n_missing for f in prepared.features},
+    )
+    warn_undefined(result, stacklevel=2)
+    return result
+
+
+def _sensitive_frame(sensitive_features: Any, n: int) -> pd.DataFrame:
+    if isinstance(sensitive_features, pd.DataFrame):
+        frame = sensitive_features.reset_index(drop=True)
+    elif isinstance(sensitive_features, pd.Series):
+        name = (
+            sensitive_features.name
+            if sensitive_features.name is not None
+            else "sensitive_feature_0"
+        )
+        frame = pd.DataFrame({str(name): sensitive_features.to_numpy()})
+    elif isinstance(sensitive_features, Mapping):
+        frame = pd.DataFrame({str(k): np.asarray(v) for k, v in sensitive_features.items()})
+    else:
+        arr = np.asarray(sensitive_features, dtype=object)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2:
+            raise DataValidationError(
+                f"sensitive_features must be 1-D or 2-D; got an array of shape {arr.shape}."
+            )
+        frame = pd.DataFrame({f"sensitive_feature_{i}": arr[:, i] for i in range(arr.shape[1])})
+    if len(frame) != n:
+        raise DataValidationError(f"sensitive_features has {len(frame)} rows but y_true has {n}.")
+    return frame
+
+
+def audit_predictions(
+    y_true: Sequence[Any] | np.ndarray[Any, Any] | pd.Series,
+    y_pred: Sequence[Any] | np.ndarray[Any, Any] | pd.Series,
+    *,
+    sensitive_features: Any,
+    y_score: Sequence[float] | np.ndarray[Any, Any] | pd.Series | None = None,
+    sample_weight: Sequence[float] | np.ndarray[Any, Any] | pd.Series | None = None,
+    pos_label: Hashable | None = None,
+    policy: Policy | None = None,
+    options: AuditOptions | None = None,
+) -> AuditResult:
+    """Audit predictions given as arrays, in fairlearn's vocabulary.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted binary labels.
+    sensitive_features : array-like, Series, DataFrame or dict of arrays
+        One or more sensitive features; a DataFrame's or dict's names are used.
+    y_score : array-like of shape (n_samples,), optional
+        Scores or probabilities of the positive class.
+    sample_weight : array-like of shape (n_samples,), optional
+    pos_label : scalar, optional
+        Required unless labels are 0/1 or booleans.
+    policy : Policy, optional
+    options : AuditOptions, optional
+
+    Returns
+    -------
+    AuditResult
+
+    Examples
+    --------
+    Group F below has no actual positives: its true positive rate is undefined (NaN, with
+    the reason), and an ``UndefinedMetricWarning`` says so.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     r = audit_predictions([0, 1] * 50, [0, 1, 0, 0] * 25,
+    ...                           sensitive_features={"sex": ["F", "M"] * 50},
+    ...                           options=AuditOptions(n_boot=0))
+    >>> [(g.group, g.metrics["true_positive_rate"].value) for g in r.attribute("sex").groups]
+    [('F', nan), ('M', 0.5)]
+    >>> r.attribute("sex").groups[0].metrics["true_positive_rate"].undefined_reason
+    'the group has no actual positives'
+    >>> caught[0].category.__name__
+    'UndefinedMetricWarning'
+    """
+    named = {"y_true": y_true, "y_pred": y_pred, "y_score": y_score, "sample_weight": sample_weight}
+    check_same_length(named)
+    n = len(y_true)
+    frame = _sensitive_frame(sensitive_features, n)
+    features = [str(c) for c in frame.columns]
+    reserved = {"y_true", "y_pred", "y_score", "sample_weight"} & set(features)
+    if reserved:
+        raise DataValidationError(
+            f"sensitive_features may not be named {sorted(reserved)}: those names are roles."
+        )
+    for role, values in named.items():
+        if values is not None:
+            frame[role] = np.asarray(values)
+    opts = options or AuditOptions()
+    prepared = prepare_data(
+        frame,
+        y_true="y_true",
+        y_pred="y_pred",
+        sensitive_features=features,
+        y_score="y_score" if y_score is not None else None,
+        sample_weight="sample_weight" if sample_weight is not None else None,
+        pos_label=pos_label,
+        score_type=opts.score_type,
+        max_categories=opts.max_categories,
+    )
+    stats = count_statistics(
+        prepared, score_bins=opts.score_bins, probability=opts.score_type == "probability"
+    )
+    result = compute_audit(
+        stats,
+        options=opts,
+        policy=policy,
+        source="<arrays>",
+        roles={k: k for k, v in named.items() if v is not None},
+        pos_label=prepared.pos_label,
+        labels=prepared.labels,
+        unknown_counts={f.name: f.n_missing for f in prepared.features},
+    )
+    warn_undefined(result, stacklevel=2)
+    return result

@@ -1,0 +1,336 @@
+"""Metrics as pure functions of sufficient statistics.
+
+Each confusion-matrix rate is a ratio of two linear forms of the weighted counts
+``(tn, fp, fn, tp)``, so every group and every bootstrap replicate is computed by one matrix
+product. A rate whose denominator is zero is **undefined**: NaN, with the reason recorded —
+never 0 (fairlearn and scikit-learn return 0 there, which lets one tiny group decide a ratio).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from audit._statistics import ECE_BINS
+
+__all__ = [
+    "CONFUSION_METRICS",
+    "METRIC_INFO",
+    "SCORE_METRICS",
+    "MetricInfo",
+    "confusion_metrics",
+    "score_metrics",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a metric means: its formula, when it is undefined, and which way is better."""
+
+    name: str
+    formula: str
+    undefined_when: str
+    higher_is_better: bool | None
+
+
+@dataclass(frozen=True)
+class _Rate:
+    info: MetricInfo
+    numerator: tuple[float, float, float, float]
+    denominator: tuple[float, float, float, float]
+
+
+def _rate(
+    name: str,
+    formula: str,
+    undefined: str,
+    better: bool | None,
+    num: tuple[float, float, float, float],
+    den: tuple[float, float, float, float],
+) -> _Rate:
+    return _Rate(MetricInfo(name, formula, undefined, better), num, den)
+
+
+# Coefficients over (tn, fp, fn, tp).
+_RATES: tuple[_Rate, ...] = (
+    _rate("base_rate", "P(Y=1 | A=a)", "the group is empty", None, (0, 0, 1, 1), (1, 1, 1, 1)),
+    _rate("selection_rate", "P(Ŷ=1 | A=a)", "the group is empty", None, (0, 1, 0, 1), (1, 1, 1, 1)),
+    _rate(
+        "true_positive_rate",
+        "P(Ŷ=1 | Y=1, A=a)",
+        "the group has no actual positives",
+        True,
+        (0, 0, 0, 1),
+        (0, 0, 1, 1),
+    ),
+    _rate(
+        "false_positive_rate",
+        "P(Ŷ=1 | Y=0, A=a)",
+        "the group has no actual negatives",
+        False,
+        (0, 1, 0, 0),
+        (1, 1, 0, 0),
+    ),
+    _rate(
+        "false_negative_rate",
+        "P(Ŷ=0 | Y=1, A=a)",
+        "the group has no actual positives",
+        False,
+        (0, 0, 1, 0),
+        (0, 0, 1, 1),
+    ),
+    _rate(
+        "true_negative_rate",
+        "P(Ŷ=0 | Y=0, A=a)",
+        "the group has no actual negatives",
+        True,
+        (1, 0, 0, 0),
+        (1, 1, 0, 0),
+    ),
+    _rate(
+        "precision",
+        "P(Y=1 | Ŷ=1, A=a)",
+        "the group has no predicted positives",
+        True,
+        (0, 0, 0, 1),
+        (0, 1, 0, 1),
+    ),
+    _rate(
+        "negative_predictive_value",
+        "P(Y=0 | Ŷ=0, A=a)",
+        "the group has no predicted negatives",
+        True,
+        (1, 0, 0, 0),
+        (1, 0, 1, 0),
+    ),
+    _rate(
+        "false_discovery_rate",
+        "P(Y=0 | Ŷ=1, A=a)",
+        "the group has no predicted positives",
+        False,
+        (0, 1, 0, 0),
+        (0, 1, 0, 1),
+    ),
+    _rate(
+        "false_omission_rate",
+        "P(Y=1 | Ŷ=0, A=a)",
+        "the group has no predicted negatives",
+        False,
+        (0, 0, 1, 0),
+        (1, 0, 1, 0),
+    ),
+    _rate("accuracy", "P(Ŷ=Y | A=a)", "the group is empty", True, (1, 0, 0, 1), (1, 1, 1, 1)),
+    _rate("error_rate", "P(Ŷ≠Y | A=a)", "the group is empty", False, (0, 1, 1, 0), (1, 1, 1, 1)),
+    _rate(
+        "f1_score",
+        "2·TP / (2·TP + FP + FN)",
+        "the group has no actual and no predicted positives",
+        True,
+        (0, 0, 0, 2),
+        (0, 1, 1, 2),
+    ),
+)
+
+_BALANCED = MetricInfo(
+    "balanced_accuracy",
+    "(TPR + TNR) / 2",
+    "the group lacks actual positives or actual negatives",
+    True,
+)
+
+#: Names of the metrics computed from confusion counts, in report order.
+CONFUSION_METRICS: tuple[str, ...] = (
+    *(r.info.name for r in _RATES[:12]),
+    _BALANCED.name,
+    _RATES[12].info.name,
+)
+
+SCORE_METRICS: tuple[str, ...] = ("roc_auc", "brier_score_loss", "expected_calibration_error")
+
+_SCORE_INFO = (
+    MetricInfo(
+        "roc_auc",
+        "P(S₁ > S₀) + ½·P(S₁ = S₀), S₁ a positive's and S₀ a negative's score",
+        "the group lacks actual positives or actual negatives",
+        True,
+    ),
+    MetricInfo("brier_score_loss", "mean of (S − Y)²", "the group is empty", False),
+    MetricInfo(
+        "expected_calibration_error",
+        f"Σ_b (n_b/n)·|mean(Y)_b − mean(S)_b| over {ECE_BINS} equal-width score bins",
+        "the group is empty",
+        False,
+    ),
+)
+
+METRIC_INFO: dict[str, MetricInfo] = {
+    **{r.info.name: r.info for r in _RATES},
+    _BALANCED.name: _BALANCED,
+    **{i.name: i for i in _SCORE_INFO},
+}
+
+#: What each metric's support counts: the rows its estimate rests on.
+SUPPORT_NAME: dict[str, str] = {
+    "base_rate": "rows",
+    "selection_rate": "rows",
+    "accuracy": "rows",
+    "error_rate": "rows",
+    "true_positive_rate": "actual positives",
+    "false_negative_rate": "actual positives",
+    "false_positive_rate": "actual negatives",
+    "true_negative_rate": "actual negatives",
+    "precision": "predicted positives",
+    "false_discovery_rate": "predicted positives",
+    "negative_predictive_value": "predicted negatives",
+    "false_omission_rate": "predicted negatives",
+    "balanced_accuracy": "actual positives or negatives (the fewer)",
+    "f1_score": "actual or predicted positives",
+    "roc_auc": "actual positives or negatives (the fewer)",
+    "brier_score_loss": "rows",
+    "expected_calibration_error": "rows",
+}
+
+_NUM = np.array([r.numerator for r in _RATES], dtype=np.float64).T  # (4, n_rates)
+_DEN = np.array([r.denominator for r in _RATES], dtype=np.float64).T
+_RATE_INDEX = {r.info.name: i for i, r in enumerate(_RATES)}
+
+
+def _divide(num: FloatArray, den: FloatArray) -> FloatArray:
+    out = np.full(np.broadcast_shapes(num.shape, den.shape), np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def confusion_metrics(weights: FloatArray) -> dict[str, FloatArray]:
+    """Every confusion-matrix metric from weighted counts.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (..., 4)
+        Weighted counts ``(tn, fp, fn, tp)``; any leading shape (groups, replicates).
+
+    Returns
+    -------
+    dict of str to ndarray of shape (...)
+        One array per name in :data:`CONFUSION_METRICS`; NaN where undefined.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = confusion_metrics(np.array([[3.0, 1.0, 0.0, 0.0]]))  # no actual positives
+    >>> float(m["false_positive_rate"][0]), bool(np.isnan(m["true_positive_rate"][0]))
+    (0.25, True)
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    rates = _divide(w @ _NUM, w @ _DEN)
+    out = {name: rates[..., i] for name, i in _RATE_INDEX.items()}
+    out["balanced_accuracy"] = (out["true_positive_rate"] + out["true_negative_rate"]) / 2
+    return {name: out[name] for name in CONFUSION_METRICS}
+
+
+def confusion_support(count: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
+    """How many rows each confusion metric rests on (its denominator, unweighted).
+
+    Parameters
+    ----------
+    count : ndarray of shape (..., 4)
+        Row counts ``(tn, fp, fn, tp)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = confusion_support(np.array([[50, 10, 3, 2]]))
+    >>> int(s["true_positive_rate"][0]), int(s["precision"][0]), int(s["f1_score"][0])
+    (5, 12, 15)
+    """
+    c = np.asarray(count, dtype=np.int64)
+    tn, fp, fn, tp = (c[..., i] for i in range(4))
+    n = tn + fp + fn + tp
+    pos, neg = fn + tp, tn + fp
+    out = {
+        "base_rate": n,
+        "selection_rate": n,
+        "accuracy": n,
+        "error_rate": n,
+        "true_positive_rate": pos,
+        "false_negative_rate": pos,
+        "false_positive_rate": neg,
+        "true_negative_rate": neg,
+        "precision": tp + fp,
+        "false_discovery_rate": tp + fp,
+        "negative_predictive_value": tn + fn,
+        "false_omission_rate": tn + fn,
+        "balanced_accuracy": np.minimum(pos, neg),
+        "f1_score": tp + fp + fn,
+    }
+    return {name: out[name] for name in CONFUSION_METRICS}
+
+
+def score_metrics(
+    weight: FloatArray,
+    score_sum: FloatArray,
+    score_sumsq: FloatArray,
+    ece_bin: npt.NDArray[np.int64],
+) -> dict[str, FloatArray]:
+    """AUC, Brier score and expected calibration error from per-label score histograms.
+
+    Parameters
+    ----------
+    weight, score_sum, score_sumsq : ndarray of shape (..., 2, n_bins)
+        Weight, weighted score sum and weighted squared-score sum per true label and bin,
+        bins in increasing score order.
+    ece_bin : ndarray of shape (n_bins,)
+        The calibration bin (0 to 9) of each score bin.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (...)
+
+    Notes
+    -----
+    Within one bin, positive and negative scores count as ties (½), as in the
+    Mann-Whitney statistic; with one bin per distinct score this is the exact AUC.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> # negatives score 0.1 and 0.5; positives score 0.5 and 0.9
+    >>> w = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+    >>> s = w * np.array([0.1, 0.5, 0.9])
+    >>> m = score_metrics(w, s, s * np.array([0.1, 0.5, 0.9]), np.array([1, 5, 9]))
+    >>> float(m["roc_auc"])  # pairs: (0.5>0.1)=1, (0.5=0.5)=0.5, (0.9>0.1)=1, (0.9>0.5)=1
+    0.875
+    """
+    w0, w1 = weight[..., 0, :], weight[..., 1, :]
+    n0, n1 = w0.sum(axis=-1), w1.sum(axis=-1)
+    below = np.cumsum(w0, axis=-1) - w0  # negative weight strictly below each bin
+    pairs = (w1 * (below + 0.5 * w0)).sum(axis=-1)
+    auc = _divide(pairs, n0 * n1)
+    total = n0 + n1
+    s1 = score_sum[..., 1, :].sum(axis=-1)
+    sq = score_sumsq.sum(axis=(-2, -1))
+    brier = _divide(sq - 2.0 * s1 + n1, total)
+    n_ece = ECE_BINS
+    onehot = np.zeros((ece_bin.size, n_ece))
+    onehot[np.arange(ece_bin.size), ece_bin] = 1.0
+    pos_in_bin = w1 @ onehot
+    score_in_bin = score_sum.sum(axis=-2) @ onehot
+    ece = _divide(np.abs(pos_in_bin - score_in_bin).sum(axis=-1), total)
+    return {"roc_auc": auc, "brier_score_loss": brier, "expected_calibration_error": ece}
+
+
+def auc_tie_bound(weight: FloatArray) -> FloatArray:
+    """Largest possible error of the histogram AUC: half the share of pairs tied in a bin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(auc_tie_bound(np.array([[1.0, 1.0], [1.0, 1.0]])))
+    0.25
+    """
+    w0, w1 = weight[..., 0, :], weight[..., 1, :]
+    return _divide(0.5 * (w0 * w1).sum(axis=-1), w0.sum(axis=-1) * w1.sum(axis=-1))

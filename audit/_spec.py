@@ -1,0 +1,242 @@
+"""The TOML audit spec: what data, which options, which policy.
+
+::
+
+    [data]
+    path = "predictions.csv"        # relative to the spec file
+    y_true = "label"
+    y_pred = "prediction"
+    y_score = "score"               # optional
+    pos_label = ">50K"              # needed unless labels are 0/1
+    sensitive_features = ["sex", "race"]
+
+    [audit]
+    n_boot = 1000
+    min_group_size = 30
+
+    [policy]
+    name = "hiring policy"
+    [policy.thresholds]
+    demographic_parity_ratio = 0.8
+    equalized_odds_difference = { threshold = 0.1, attributes = ["sex"] }
+
+Every unknown key and every value of the wrong type is refused with the key's full name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audit._exceptions import SpecError
+from audit._policy import Policy, Threshold
+from audit._result import AuditOptions, _decode, _encode
+
+__all__ = ["AuditSpec", "DataSpec", "load_spec", "parse_spec"]
+
+Label = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the predictions are and which column plays which role."""
+
+    y_true: str
+    y_pred: str
+    sensitive_features: tuple[str, ...]
+    path: str | None = None
+    format: str | None = None
+    y_score: str | None = None
+    sample_weight: str | None = None
+    pos_label: Label | None = None
+    score_type: str = "probability"
+    max_categories: int = 50
+
+
+@dataclass(frozen=True)
+class AuditSpec:
+    """A parsed, validated audit spec."""
+
+    data: DataSpec
+    options: AuditOptions = field(default_factory=AuditOptions)
+    policy: Policy = field(default_factory=Policy)
+    base_dir: Path = Path(".")
+    origin: str = "<spec>"
+
+    def data_path(self) -> Path | None:
+        """The data file, resolved against the spec's folder."""
+        if self.data.path is None:
+            return None
+        p = Path(self.data.path)
+        return p if p.is_absolute() else self.base_dir / p
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec (every default filled in) as plain data."""
+        policy = {
+            "name": self.policy.name,
+            "version": self.policy.version,
+            "decision_rule": self.policy.decision_rule,
+            "thresholds": {
+                t.criterion: {"threshold": t.threshold, "attributes": list(t.attributes)}
+                if t.attributes is not None
+                else t.threshold
+                for t in self.policy.thresholds
+            },
+        }
+        return {"data": _encode(self.data), "audit": _encode(self.options), "policy": policy}
+
+
+_DATA_KEYS = {f.name for f in dataclasses.fields(DataSpec)}
+_AUDIT_KEYS = {f.name for f in dataclasses.fields(AuditOptions)} - {"score_type", "max_categories"}
+_POLICY_KEYS = {"name", "version", "decision_rule", "thresholds"}
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, origin: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise SpecError(
+            f"{origin}: unknown key '{where}{unknown[0]}'; allowed keys: {sorted(allowed)}."
+        )
+
+
+def _table(raw: Mapping[str, Any], key: str, origin: str, required: bool = False) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            raise SpecError(f"{origin}: the [{key}] table is missing.")
+        return {}
+    if not isinstance(value, dict):
+        raise SpecError(f"{origin}: [{key}] must be a table; got {value!r}.")
+    return value
+
+
+def parse_spec(
+    raw: Mapping[str, Any], *, base_dir: Path | str = ".", origin: str = "<spec>"
+) -> AuditSpec:
+    """Validate a spec given as a mapping (the parsed TOML).
+
+    Examples
+    --------
+    >>> spec = parse_spec({"data": {"y_true": "y", "y_pred": "p", "sensitive_features": ["g"]},
+    ...                    "policy": {"thresholds": {"demographic_parity_ratio": 0.8}}})
+    >>> spec.policy.thresholds[0].threshold
+    0.8
+    >>> parse_spec({"data": {"y_true": "y"}, "audit": {"n_bot": 10}})
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.SpecError: <spec>: unknown key 'audit.n_bot'; allowed keys: [...].
+    """
+    _check_keys(raw, {"data", "audit", "policy"}, "", origin)
+    data = _table(raw, "data", origin, required=True)
+    audit = _table(raw, "audit", origin)
+    policy = _table(raw, "policy", origin)
+    _check_keys(data, _DATA_KEYS, "data.", origin)
+    _check_keys(audit, _AUDIT_KEYS, "audit.", origin)
+    _check_keys(policy, _POLICY_KEYS, "policy.", origin)
+    for key in ("y_true", "y_pred", "sensitive_features"):
+        if key not in data:
+            raise SpecError(f"{origin}: data.{key} is required.")
+    pos = data.get("pos_label")
+    if pos is not None and not isinstance(pos, str | int | float | bool):
+        raise SpecError(f"{origin}: data.pos_label must be a string or a number; got {pos!r}.")
+    try:
+        data_spec = _decode(DataSpec, {k: v for k, v in data.items() if k != "pos_label"}, "data")
+        options = _decode(
+            AuditOptions,
+            {
+                **audit,
+                "score_type": data_spec.score_type,
+                "max_categories": data_spec.max_categories,
+            },
+            "audit",
+        )
+    except (TypeError, ValueError, KeyError) as exc:
+        raise SpecError(f"{origin}: {exc}.") from None
+    data_spec = dataclasses.replace(data_spec, pos_label=pos)
+    if not data_spec.sensitive_features:
+        raise SpecError(f"{origin}: data.sensitive_features must name at least one column.")
+    _check_options(options, origin)
+    thresholds = []
+    raw_thresholds = policy.get("thresholds", {})
+    if not isinstance(raw_thresholds, dict):
+        raise SpecError(f"{origin}: [policy.thresholds] must be a table of criterion = threshold.")
+    for criterion, value in raw_thresholds.items():
+        attributes = None
+        if isinstance(value, dict):
+            _check_keys(
+                value, {"threshold", "attributes"}, f"policy.thresholds.{criterion}.", origin
+            )
+            attributes = value.get("attributes")
+            if attributes is not None and not (
+                isinstance(attributes, list) and all(isinstance(a, str) for a in attributes)
+            ):
+                raise SpecError(
+                    f"{origin}: policy.thresholds.{criterion}.attributes must be a list of "
+                    f"attribute names; got {attributes!r}."
+                )
+            value = value.get("threshold")
+        try:
+            thresholds.append(
+                Threshold(criterion, value, tuple(attributes) if attributes is not None else None)
+            )
+        except SpecError as exc:
+            raise SpecError(f"{origin}: policy.thresholds: {exc}") from None
+    for key in ("name", "version", "decision_rule"):
+        if key in policy and not isinstance(policy[key], str):
+            raise SpecError(f"{origin}: policy.{key} must be a string; got {policy[key]!r}.")
+    try:
+        pol = Policy(
+            tuple(thresholds),
+            policy.get("decision_rule", "interval"),
+            policy.get("name", "unnamed policy"),
+            policy.get("version", "0"),
+        )
+    except SpecError as exc:
+        raise SpecError(f"{origin}: policy: {exc}") from None
+    return AuditSpec(data_spec, options, pol, Path(base_dir), origin)
+
+
+def _check_options(o: AuditOptions, origin: str) -> None:
+    problems = []
+    if not 0.0 < o.confidence_level < 1.0:
+        problems.append(f"audit.confidence_level must be in (0, 1); got {o.confidence_level!r}")
+    if o.n_boot < 0 or o.n_boot == 1:
+        problems.append(f"audit.n_boot must be 0 (no intervals) or at least 2; got {o.n_boot!r}")
+    if o.min_group_size < 1:
+        problems.append(f"audit.min_group_size must be at least 1; got {o.min_group_size!r}")
+    if o.score_bins < 10:
+        problems.append(f"audit.score_bins must be at least 10; got {o.score_bins!r}")
+    if o.bootstrap_score_bins < 10:
+        problems.append(
+            f"audit.bootstrap_score_bins must be at least 10; got {o.bootstrap_score_bins!r}"
+        )
+    if o.max_categories < 2:
+        problems.append(f"data.max_categories must be at least 2; got {o.max_categories!r}")
+    if o.score_type not in ("probability", "score"):
+        problems.append(f"data.score_type must be 'probability' or 'score'; got {o.score_type!r}")
+    if problems:
+        raise SpecError(f"{origin}: {problems[0]}.")
+
+
+def load_spec(path: str | Path) -> AuditSpec:
+    """Read and validate a TOML audit spec file.
+
+    Raises
+    ------
+    SpecError
+        The file is missing, is not valid TOML (with the line), or its content is invalid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"Cannot read spec '{path}': {exc.strerror or exc}.") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path.name}: not valid TOML: {exc}.") from None
+    return parse_spec(raw, base_dir=path.parent, origin=path.name)

@@ -1,0 +1,352 @@
+"""Validate the input once, at the boundary, and encode it for counting.
+
+Everything after :func:`prepare_data` trusts its output: labels are 0/1 ``int8``, scores are
+finite ``float64``, weights are finite and non-negative, sensitive features are integer codes
+with an explicit category list (missing values are their own category, never dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence, Sized
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from audit._exceptions import DataValidationError
+
+__all__ = ["EncodedFeature", "PreparedData", "prepare_data"]
+
+#: Category that stands for a missing sensitive value. Its count is always reported.
+UNKNOWN_CATEGORY = "unknown"
+
+
+@dataclass(frozen=True)
+class EncodedFeature:
+    """A sensitive feature as integer codes into ``categories``."""
+
+    name: str
+    codes: npt.NDArray[np.int32]
+    categories: tuple[str, ...]
+    n_missing: int
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Validated, encoded input: what the counting step consumes."""
+
+    y_true: npt.NDArray[np.int8]
+    y_pred: npt.NDArray[np.int8]
+    y_score: npt.NDArray[np.float64] | None
+    sample_weight: npt.NDArray[np.float64] | None
+    features: tuple[EncodedFeature, ...]
+    pos_label: str
+    labels: tuple[str, str]
+    missing: Mapping[str, npt.NDArray[np.bool_]]
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return int(self.y_true.shape[0])
+
+
+RowDescriber = Callable[[int], str]
+
+
+def _row(i: int) -> str:
+    return f"row {i}"
+
+
+def _label_repr(values: Sequence[Any]) -> str:
+    return "[" + ", ".join(repr(v) for v in values) + "]"
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(series.dtype)) and not pd.api.types.is_bool_dtype(
+        series.dtype
+    )
+
+
+def _normalise_labels(series: pd.Series) -> pd.Series:
+    """Labels as comparable values: numbers as float, booleans as 0/1, everything else as str."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("float64")
+    if _is_numeric(series):
+        return series.astype("float64")
+    as_str = series.astype("string")
+    numeric = pd.to_numeric(as_str, errors="coerce")
+    if bool(numeric.notna().all()):
+        return numeric.astype("float64")
+    return as_str
+
+
+def _format_label(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_present(series: pd.Series, role: str, describe_row: RowDescriber) -> None:
+    missing = series.isna().to_numpy()
+    if missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        raise DataValidationError(
+            f"Column '{series.name}' ({role}) has {int(missing.sum())} missing values "
+            f"(first at {describe_row(first)}); every row needs a {role}."
+        )
+
+
+def _binary_labels(
+    y_true: pd.Series,
+    y_pred: pd.Series,
+    pos_label: Hashable | None,
+    describe_row: RowDescriber,
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8], str, tuple[str, str]]:
+    _check_present(y_true, "y_true", describe_row)
+    _check_present(y_pred, "y_pred", describe_row)
+    t = _normalise_labels(y_true)
+    p = _normalise_labels(y_pred)
+    if pd.api.types.is_numeric_dtype(t.dtype) != pd.api.types.is_numeric_dtype(p.dtype):
+        # One column is numeric, the other text: compare both as text.
+        t = t.map(_format_label).astype("string") if _is_numeric(t) else t
+        p = p.map(_format_label).astype("string") if _is_numeric(p) else p
+    for series, role in ((t, "y_true"), (p, "y_pred")):
+        values = sorted(pd.unique(series.to_numpy()).tolist())
+        if len(values) > 2:
+            shown = _label_repr([_format_label(v) for v in values[:10]])
+            more = f" (showing 10 of {len(values)})" if len(values) > 10 else ""
+            raise DataValidationError(
+                f"Column '{series.name}' ({role}) must be binary: expected at most 2 distinct "
+                f"values, found {len(values)}: {shown}{more}."
+            )
+    union = sorted(set(pd.unique(t.to_numpy()).tolist()) | set(pd.unique(p.to_numpy()).tolist()))
+    shown_union = _label_repr([_format_label(v) for v in union])
+    if len(union) > 2:
+        raise DataValidationError(
+            f"Columns '{y_true.name}' (y_true) and '{y_pred.name}' (y_pred) together must hold at "
+            f"most 2 distinct labels, found {len(union)}: {shown_union}."
+        )
+    numeric = pd.api.types.is_numeric_dtype(t.dtype)
+    if pos_label is None:
+        if numeric and set(union) <= {0.0, 1.0}:
+            pos: Any = 1.0
+        else:
+            raise DataValidationError(
+                f"Column '{y_true.name}' (y_true) has labels {shown_union}, which are not 0/1: "
+                "set pos_label to the positive (favourable or predicted) label."
+            )
+    else:
+        pos = pos_label
+        if numeric:
+            try:
+                pos = float(pos_label)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                pos = None
+        else:
+            pos = str(pos_label)
+        if pos not in union:
+            raise DataValidationError(
+                f"pos_label={pos_label!r} is not among the labels of columns '{y_true.name}' and "
+                f"'{y_pred.name}': found {shown_union}."
+            )
+    others = [v for v in union if v != pos]
+    neg_label = _format_label(others[0]) if others else "(not " + _format_label(pos) + ")"
+    yt = (t.to_numpy() == pos).astype(np.int8)
+    yp = (p.to_numpy() == pos).astype(np.int8)
+    return yt, yp, _format_label(pos), (neg_label, _format_label(pos))
+
+
+def _finite_column(
+    series: pd.Series, role: str, describe_row: RowDescriber
+) -> npt.NDArray[np.float64]:
+    if pd.api.types.is_bool_dtype(series.dtype) or not (
+        _is_numeric(series) or pd.api.types.is_string_dtype(series.dtype)
+    ):
+        raise DataValidationError(
+            f"Column '{series.name}' ({role}) must hold numbers; found dtype {series.dtype}."
+        )
+    if not _is_numeric(series):
+        converted = pd.to_numeric(series, errors="coerce")
+        bad = converted.isna() & series.notna()
+        if bool(bad.any()):
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataValidationError(
+                f"Column '{series.name}' ({role}) must hold numbers; found {series.iloc[first]!r} "
+                f"at {describe_row(first)}."
+            )
+        series = converted
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    nan = np.isnan(values)
+    inf = np.isinf(values)
+    if nan.any() or inf.any():
+        first = int(np.flatnonzero(nan | inf)[0])
+        raise DataValidationError(
+            f"Column '{series.name}' ({role}) must hold finite numbers; found {int(nan.sum())} "
+            f"NaN/missing and {int(inf.sum())} infinite values (first at {describe_row(first)})."
+        )
+    return values
+
+
+def _encode_feature(
+    series: pd.Series, max_categories: int, describe_row: RowDescriber
+) -> EncodedFeature:
+    name = str(series.name)
+    missing = series.isna().to_numpy()
+    n_missing = int(missing.sum())
+    if n_missing == len(series):
+        raise DataValidationError(
+            f"Sensitive feature '{name}' has no values: all {n_missing} rows are missing."
+        )
+    present = series[~missing]
+    if pd.api.types.is_float_dtype(present.dtype):
+        text = present.map(_format_label).astype("string")
+    else:
+        text = present.astype("string").str.strip()
+    codes_present, uniques = pd.factorize(text, sort=True)
+    categories = [str(u) for u in uniques]
+    if len(categories) + (n_missing > 0) > max_categories:
+        raise DataValidationError(
+            f"Sensitive feature '{name}' has {len(categories)} distinct values, more than "
+            f"max_categories={max_categories}; it looks like an identifier or a continuous "
+            "column. Bin it (for example into age bands) or raise max_categories."
+        )
+    codes = np.empty(len(series), dtype=np.int32)
+    codes[~missing] = codes_present
+    if n_missing:
+        if UNKNOWN_CATEGORY in categories:
+            codes[missing] = categories.index(UNKNOWN_CATEGORY)
+        else:
+            codes[missing] = len(categories)
+            categories.append(UNKNOWN_CATEGORY)
+    del describe_row  # row positions are not needed: every value is valid here
+    return EncodedFeature(name, codes, tuple(categories), n_missing)
+
+
+def prepare_data(
+    data: pd.DataFrame,
+    *,
+    y_true: str,
+    y_pred: str,
+    sensitive_features: Sequence[str],
+    y_score: str | None = None,
+    sample_weight: str | None = None,
+    pos_label: Hashable | None = None,
+    score_type: str = "probability",
+    max_categories: int = 50,
+    describe_row: RowDescriber = _row,
+) -> PreparedData:
+    """Validate a predictions table once and encode it for counting.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per individual.
+    y_true, y_pred : str
+        Columns holding the true and the predicted binary label.
+    sensitive_features : sequence of str
+        Columns whose groups are compared. Missing values become the category ``"unknown"``.
+    y_score, sample_weight : str, optional
+        Columns holding a score (for AUC, Brier, calibration) and a non-negative weight.
+    pos_label : scalar, optional
+        The positive label. Required unless the labels are 0/1 or booleans.
+    score_type : {"probability", "score"}
+        With ``"probability"`` every score must lie in [0, 1].
+    max_categories : int
+        A sensitive feature with more distinct values is refused (likely an identifier).
+    describe_row : callable
+        Turns a 0-based row position into words for error messages (``"line 7 of x.csv"``).
+
+    Returns
+    -------
+    PreparedData
+
+    Raises
+    ------
+    DataValidationError
+        Naming the column, what was expected and what was found.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"y": [0, 1, 1], "p": [0, 1, 0], "sex": ["F", None, "M"]})
+    >>> prepared = prepare_data(df, y_true="y", y_pred="p", sensitive_features=["sex"])
+    >>> prepared.features[0].categories
+    ('F', 'M', 'unknown')
+    """
+    if score_type not in ("probability", "score"):
+        raise DataValidationError(
+            f"score_type must be 'probability' or 'score'; got {score_type!r}."
+        )
+    if len(data) == 0:
+        raise DataValidationError("The data is empty: 0 rows to audit.")
+    if not sensitive_features:
+        raise DataValidationError("sensitive_features must name at least one column; got none.")
+    roles: dict[str, str] = {"y_true": y_true, "y_pred": y_pred}
+    if y_score is not None:
+        roles["y_score"] = y_score
+    if sample_weight is not None:
+        roles["sample_weight"] = sample_weight
+    for i, feature in enumerate(sensitive_features):
+        roles[f"sensitive_features[{i}]"] = feature
+    present = [str(c) for c in data.columns]
+    for role, column in roles.items():
+        if column not in data.columns:
+            raise DataValidationError(
+                f"Column '{column}' ({role}) is not in the data. Columns present: {present}."
+            )
+    duplicated = {f for f in sensitive_features if list(sensitive_features).count(f) > 1}
+    if duplicated:
+        raise DataValidationError(f"sensitive_features lists {sorted(duplicated)} more than once.")
+    yt, yp, pos, labels = _binary_labels(data[y_true], data[y_pred], pos_label, describe_row)
+    score = None
+    if y_score is not None:
+        score = _finite_column(data[y_score], "y_score", describe_row)
+        if score_type == "probability":
+            outside = (score < 0.0) | (score > 1.0)
+            if outside.any():
+                first = int(np.flatnonzero(outside)[0])
+                raise DataValidationError(
+                    f"Column '{y_score}' (y_score) has {int(outside.sum())} values outside "
+                    f"[0, 1] (min {score.min():.6g}, max {score.max():.6g}, first at "
+                    f"{describe_row(first)}), but scores are declared as probabilities; set "
+                    "score_type = 'score' for unbounded scores."
+                )
+    weight = None
+    if sample_weight is not None:
+        weight = _finite_column(data[sample_weight], "sample_weight", describe_row)
+        negative = weight < 0
+        if negative.any():
+            first = int(np.flatnonzero(negative)[0])
+            raise DataValidationError(
+                f"Column '{sample_weight}' (sample_weight) must be non-negative; found "
+                f"{weight[first]:.6g} at {describe_row(first)}."
+            )
+        if not weight.any():
+            raise DataValidationError(
+                f"Column '{sample_weight}' (sample_weight) is zero for every row."
+            )
+    features = tuple(
+        _encode_feature(data[f], max_categories, describe_row) for f in sensitive_features
+    )
+    missing = {str(c): data[c].isna().to_numpy() for c in data.columns}
+    return PreparedData(yt, yp, score, weight, features, pos, labels, missing)
+
+
+def check_same_length(named: Mapping[str, Sized | None]) -> None:
+    """Raise when array-like inputs differ in length, naming each and its length.
+
+    Examples
+    --------
+    >>> check_same_length({"y_true": [0, 1], "y_pred": [1]})
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.DataValidationError: y_pred has 1 rows but y_true has 2.
+    """
+    lengths = {name: len(v) for name, v in named.items() if v is not None}
+    items = list(lengths.items())
+    first_name, first_len = items[0]
+    for name, length in items[1:]:
+        if length != first_len:
+            raise DataValidationError(f"{name} has {length} rows but {first_name} has {first_len}.")

@@ -1,0 +1,107 @@
+"""Print an audit result as rich tables (the CLI's only output format besides the bundle)."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from audit import AuditResult, Estimate
+
+__all__ = ["print_result"]
+
+_VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
+_STATUS_WORDS = {
+    "pass": "PASS — every criterion is met",
+    "fail": "FAIL — at least one criterion is violated",
+    "inconclusive": "INCONCLUSIVE — no criterion fails, but the data cannot confirm them all",
+    "no_policy": "NO POLICY — metrics only, nothing judged",
+}
+_GROUP_METRICS = (
+    ("selection_rate", "selection rate"),
+    ("true_positive_rate", "TPR"),
+    ("false_positive_rate", "FPR"),
+    ("precision", "precision"),
+    ("roc_auc", "AUC"),
+)
+
+
+def _num(x: float, digits: int = 3) -> str:
+    return "—" if math.isnan(x) else f"{x:.{digits}f}"
+
+
+def _interval(e: Estimate, simultaneous: bool = False, sep: str = " ") -> str:
+    if not e.defined:
+        return "undefined"
+    lo, hi = (e.simultaneous_lower, e.simultaneous_upper) if simultaneous else (e.lower, e.upper)
+    if math.isnan(lo):
+        return _num(e.value)
+    return f"{_num(e.value)}{sep}[{_num(lo)}, {_num(hi)}]"
+
+
+def print_result(console: Console, result: AuditResult, *, groups: bool = True) -> None:
+    """Print the verdicts and per-group tables of ``result``."""
+    d = result.data
+    level = f"{result.options.confidence_level:.0%}"
+    console.print(
+        f"[bold]Audit[/bold] {result.audit_id}  ·  {d.n_rows:,} rows from {d.source}  ·  "
+        f"positive label {d.pos_label!r}  ·  {result.options.n_boot} bootstrap replicates, "
+        f"{level} intervals"
+    )
+    if result.policy_name:
+        console.print(
+            f"[bold]Policy[/bold] {result.policy_name} (version {result.policy_version}), "
+            f"decision rule: {result.criteria[0].decision_rule if result.criteria else '—'}"
+        )
+    if result.criteria:
+        simultaneous = result.options.verdict_interval == "simultaneous"
+        kind = "simultaneous bounds" if simultaneous else "CI"
+        table = Table(title="Policy criteria", title_justify="left")
+        for col in ("criterion", "attribute", f"estimate [{level} {kind}]", "threshold", "verdict"):
+            table.add_column(
+                col, justify="right" if col == "threshold" else "left", no_wrap=col != "attribute"
+            )
+        for c in result.criteria:
+            bound = "≤" if c.bound == "max" else "≥"
+            table.add_row(
+                c.criterion,
+                c.attribute,
+                _interval(c.estimate, simultaneous),
+                f"{bound} {c.threshold:g}",
+                Text(c.verdict, style=_VERDICT_STYLE[c.verdict]),
+            )
+        console.print(table)
+    if groups:
+        names = set(result.overall)
+        metrics = [(k, label) for k, label in _GROUP_METRICS if k in names]
+        for a in result.attributes:
+            table = Table(title=f"Groups by {a.name}", title_justify="left")
+            table.add_column("group", no_wrap=True)
+            table.add_column("n", justify="right", no_wrap=True)
+            table.add_column("share", justify="right", no_wrap=True)
+            excluded = {d.metric: d.excluded_groups for d in a.disparities}
+            for _, label in metrics:
+                table.add_column(f"{label}\n[{level} CI]", justify="right", no_wrap=True)
+            for g in a.groups:
+                mark = "" if g.sufficient else " †"
+                table.add_row(
+                    Text(g.group + mark, style="" if g.sufficient else "dim"),
+                    f"{g.count:,}",
+                    f"{g.share:.1%}",
+                    *[
+                        _interval(g.metrics[k], sep="\n") + (" †" if g.group in excluded[k] else "")
+                        for k, _ in metrics
+                    ],
+                )
+            console.print(table)
+        console.print(
+            f"† insufficient data: fewer than {result.options.min_group_size} rows in the group, "
+            "or behind the rate (e.g. actual positives for TPR), or the unknown category; "
+            "reported but never deciding a verdict. Undefined rates show as 'undefined', never 0."
+        )
+    for note in result.notes:
+        console.print(f"[dim]note:[/dim] {note}")
+    style = _VERDICT_STYLE.get(result.status, "bold")
+    console.print(Text(f"Status: {_STATUS_WORDS[result.status]}", style=style))

@@ -1,0 +1,3 @@
+"""fairtrail reports: not built yet (see the project issues)."""
+
+__all__: list[str] = []

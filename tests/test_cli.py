@@ -1,0 +1,121 @@
+"""The command line: exit codes 0 / 1 / 2, one readable error line, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+
+def fairtrail(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fairtrail", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+
+
+def spec_file(tmp_path: Path, threshold: float, extra: str = "") -> Path:
+    spec = tmp_path / "audit.toml"
+    spec.write_text(
+        f"""
+[data]
+path = "pred.csv"
+y_true = "y_true"
+y_pred = "y_pred"
+sensitive_features = ["sex"]
+{extra}
+[audit]
+n_boot = 200
+
+[policy]
+[policy.thresholds]
+demographic_parity_ratio = {threshold}
+"""
+    )
+    return spec
+
+
+@pytest.fixture
+def balanced(tmp_path: Path) -> Path:
+    # F: selection 0.5, M: selection 0.5 (2000 rows each) -> ratio 1.0 exactly, and enough
+    # rows for the simultaneous bounds (about 0.5 ± 0.025 each) to keep the ratio above 0.8.
+    df = pd.DataFrame(
+        {"y_true": [0, 1] * 2000, "y_pred": [1, 1, 0, 0] * 1000, "sex": ["F"] * 2000 + ["M"] * 2000}
+    )
+    df.to_csv(tmp_path / "pred.csv", index=False)
+    return tmp_path
+
+
+@pytest.fixture
+def skewed(tmp_path: Path) -> Path:
+    # F: selection 0.2, M: selection 0.8 (500 rows each) -> ratio 0.25, far below 0.8.
+    f_pred = [1] * 100 + [0] * 400
+    m_pred = [1] * 400 + [0] * 100
+    df = pd.DataFrame(
+        {"y_true": [0, 1] * 500, "y_pred": f_pred + m_pred, "sex": ["F"] * 500 + ["M"] * 500}
+    )
+    df.to_csv(tmp_path / "pred.csv", index=False)
+    return tmp_path
+
+
+def test_run_passes_with_exit_0_and_writes_bundle(balanced: Path) -> None:
+    spec_file(balanced, 0.8)
+    out = fairtrail("run", "audit.toml", "--out", "bundle", cwd=balanced)
+    assert out.returncode == 0, out.stderr
+    assert "demographic_parity_ratio" in out.stdout
+    assert "pass" in out.stdout
+    assert (balanced / "bundle" / "manifest.json").is_file()
+    shown = fairtrail("show", "bundle", "--quiet", cwd=balanced)
+    assert shown.returncode == 0
+    assert "every file matches its manifest" in shown.stdout
+
+
+def test_run_fails_with_exit_1(skewed: Path) -> None:
+    spec_file(skewed, 0.8)
+    out = fairtrail("run", "audit.toml", "--out", "bundle", "-q", cwd=skewed)
+    assert out.returncode == 1, out.stderr
+    assert "Status: FAIL" in out.stdout
+    assert "0.250" in out.stdout  # 0.2 / 0.8, derived by hand in the fixture
+
+
+def test_data_error_is_one_line_with_exit_2(skewed: Path) -> None:
+    spec_file(skewed, 0.8, extra='y_score = "nope"')
+    out = fairtrail("run", "audit.toml", cwd=skewed)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("fairtrail: error: Column 'nope' (y_score) is not in 'pred.csv'")
+
+
+def test_spec_error_and_missing_spec_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text("[data]\ny_true = 'y'\n")
+    out = fairtrail("run", "bad.toml", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "data.y_pred is required" in out.stderr
+    out = fairtrail("run", "missing.toml", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Cannot read spec" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_usage_error_exit_2(tmp_path: Path) -> None:
+    out = fairtrail("run", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Missing argument 'SPEC'" in out.stderr
+
+
+def test_show_of_tampered_bundle_exit_2(balanced: Path) -> None:
+    spec_file(balanced, 0.8)
+    assert fairtrail("run", "audit.toml", "--out", "b", "-q", cwd=balanced).returncode == 0
+    (balanced / "b" / "result.json").write_text("{}")
+    out = fairtrail("show", "b", cwd=balanced)
+    assert out.returncode == 2
+    assert "result.json does not match its sha256" in out.stderr
