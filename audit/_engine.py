@@ -422,7 +422,7 @@ def compute_audit(
         g_count = (matrix @ stats.confusion_count).round().astype(np.int64)
         g_w = matrix @ stats.confusion_weight
         values = confusion_metrics(g_w)
-        reps = confusion_metrics(np.einsum("gc,bck->bgk", matrix, rep_conf))
+        reps = confusion_metrics(_by_group(matrix, rep_conf, replicated=True))
         support = confusion_support(g_count)
         if scores is not None:
             for name, (v, r, sup) in scores.groups(matrix).items():
@@ -477,7 +477,8 @@ def compute_audit(
     tie = math.nan
     binning = "no score"
     if hist is not None:
-        tie = float(np.nanmax(auc_tie_bound(hist.weight.sum(0)[None])))
+        # One population-wide bound; NaN when the AUC itself is undefined (one class).
+        tie = float(auc_tie_bound(hist.weight.sum(0)[None])[0])
         binning = (
             f"exact: one bin per distinct score ({hist.n_bins} values)"
             if hist.exact
@@ -568,15 +569,27 @@ class _ScoreBootstrap:
         self, matrix: FloatArray
     ) -> dict[str, tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]]:
         h = self.hist
-        w, s, q = (
-            np.einsum("gc,c...->g...", matrix, a) for a in (h.weight, h.score_sum, h.score_sumsq)
-        )
+        w, s, q = (_by_group(matrix, a) for a in (h.weight, h.score_sum, h.score_sumsq))
         fine, coarse = self._point(w, s, q)
-        rw, rs, rq = (np.einsum("gc,bc...->bg...", matrix, a) for a in self.replicates)
+        rw, rs, rq = (_by_group(matrix, a, replicated=True) for a in self.replicates)
         reps = _score_values(rw, rs, rq, self.coarse_ece, self.probability)
-        count = np.einsum("gc,c...->g...", matrix, h.count).round().astype(np.int64)
+        count = _by_group(matrix, h.count.astype(np.float64)).round().astype(np.int64)
         support = _score_support(count)
         return {k: (fine[k], reps[k] + (fine[k] - coarse[k]), support[k]) for k in SCORE_METRICS}
+
+
+def _by_group(matrix: FloatArray, a: FloatArray, *, replicated: bool = False) -> FloatArray:
+    """Sum cell statistics into groups: ``matrix`` (groups × cells) applied to the cell axis.
+
+    ``a`` has the cells on axis 0, or on axis 1 after the replicates when ``replicated``; one
+    BLAS matrix product (numpy's einsum does not use BLAS for these shapes).
+    """
+    if replicated:
+        batched = a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
+        out: FloatArray = np.matmul(matrix, batched)
+        return out.reshape(a.shape[0], matrix.shape[0], *a.shape[2:])
+    flat = a.reshape(a.shape[0], math.prod(a.shape[1:]))
+    return (matrix @ flat).reshape(matrix.shape[0], *a.shape[1:])
 
 
 def _score_support(count: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:

@@ -70,9 +70,11 @@ def _is_numeric(series: pd.Series) -> bool:
 
 
 def _normalise_labels(series: pd.Series) -> pd.Series:
-    """Labels as comparable values: numbers as float, booleans as 0/1, everything else as str."""
+    """Labels as comparable values: numbers as numbers, booleans as 0/1, everything else as str."""
     if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("float64")
+        return series.astype("int8")
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return series  # compares equal to float labels; no 8-byte copy of a large column
     if _is_numeric(series):
         return series.astype("float64")
     as_str = series.astype("string")
@@ -98,6 +100,18 @@ def _check_present(series: pd.Series, role: str, describe_row: RowDescriber) -> 
         )
 
 
+def _distinct(values: npt.NDArray[Any]) -> list[Any]:
+    """Sorted distinct values; for integers in a small range by counting, not hashing."""
+    if values.dtype.kind in "iu" and values.dtype != np.uint64 and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo <= 1:  # the usual case, binary labels: no counting needed
+            return sorted({lo, hi})
+        if hi - lo < 1_000_000:
+            shifted = values if lo == 0 else values.astype(np.int64) - lo
+            return [int(v) + lo for v in np.flatnonzero(np.bincount(shifted))]
+    return sorted(pd.unique(values).tolist())
+
+
 def _binary_labels(
     y_true: pd.Series,
     y_pred: pd.Series,
@@ -112,8 +126,10 @@ def _binary_labels(
         # One column is numeric, the other text: compare both as text.
         t = t.map(_format_label).astype("string") if _is_numeric(t) else t
         p = p.map(_format_label).astype("string") if _is_numeric(p) else p
+    distinct = {}
     for series, role in ((t, "y_true"), (p, "y_pred")):
-        values = sorted(pd.unique(series.to_numpy()).tolist())
+        values = _distinct(series.to_numpy())
+        distinct[role] = values
         if len(values) > 2:
             shown = _label_repr([_format_label(v) for v in values[:10]])
             more = f" (showing 10 of {len(values)})" if len(values) > 10 else ""
@@ -121,7 +137,7 @@ def _binary_labels(
                 f"Column '{series.name}' ({role}) must be binary: expected at most 2 distinct "
                 f"values, found {len(values)}: {shown}{more}."
             )
-    union = sorted(set(pd.unique(t.to_numpy()).tolist()) | set(pd.unique(p.to_numpy()).tolist()))
+    union = sorted(set(distinct["y_true"]) | set(distinct["y_pred"]))
     shown_union = _label_repr([_format_label(v) for v in union])
     if len(union) > 2:
         raise DataValidationError(
@@ -199,27 +215,33 @@ def _encode_feature(
         raise DataValidationError(
             f"Sensitive feature '{name}' has no values: all {n_missing} rows are missing."
         )
-    present = series[~missing]
-    if pd.api.types.is_float_dtype(present.dtype):
-        text = present.map(_format_label).astype("string")
+    # Factorize the raw values once, then format and strip only the distinct values (values
+    # that become equal, such as "Male" and " Male", merge into one category).
+    raw_codes, raw_uniques = pd.factorize(series, use_na_sentinel=True)
+    if len(raw_uniques) > 100 * max_categories:  # an ID column: do not format millions
+        raise DataValidationError(
+            f"Sensitive feature '{name}' has {len(raw_uniques)} distinct values, more than "
+            f"max_categories={max_categories}; it looks like an identifier or a continuous "
+            "column. Bin it (for example into age bands) or raise max_categories."
+        )
+    if pd.api.types.is_float_dtype(series.dtype):
+        labels = [_format_label(float(u)) for u in raw_uniques]
     else:
-        text = present.astype("string").str.strip()
-    codes_present, uniques = pd.factorize(text, sort=True)
-    categories = [str(u) for u in uniques]
+        labels = [str(u).strip() for u in pd.Series(raw_uniques).astype("string")]
+    categories = sorted(set(labels))
+    position = {label: k for k, label in enumerate(categories)}
+    remap = [position[label] for label in labels]
     if len(categories) + (n_missing > 0) > max_categories:
         raise DataValidationError(
             f"Sensitive feature '{name}' has {len(categories)} distinct values, more than "
             f"max_categories={max_categories}; it looks like an identifier or a continuous "
             "column. Bin it (for example into age bands) or raise max_categories."
         )
-    codes = np.empty(len(series), dtype=np.int32)
-    codes[~missing] = codes_present
     if n_missing:
-        if UNKNOWN_CATEGORY in categories:
-            codes[missing] = categories.index(UNKNOWN_CATEGORY)
-        else:
-            codes[missing] = len(categories)
+        if UNKNOWN_CATEGORY not in categories:
             categories.append(UNKNOWN_CATEGORY)
+        remap.append(categories.index(UNKNOWN_CATEGORY))  # raw code -1 (missing) maps here
+    codes = np.asarray(remap, dtype=np.int32)[raw_codes]
     del describe_row  # row positions are not needed: every value is valid here
     return EncodedFeature(name, codes, tuple(categories), n_missing)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -193,3 +195,55 @@ def test_unknown_category_reported_not_dropped() -> None:
     assert r.data.unknown_counts == {"g": 10}
     assert r.attribute("g").ll144.unknown_count == 10
     assert "unknown" not in r.attribute("g").disparities[0].groups_compared
+
+
+def test_sensitive_values_differing_only_by_surrounding_spaces_are_one_group() -> None:
+    # Adult's raw files write " Male"; a hand-made table writes "Male".
+    out = prep(frame(g=[" Male", "Male", "Female ", None]))
+    feature = out.features[0]  # type: ignore[attr-defined]
+    assert feature.categories == ("Female", "Male", "unknown")
+    assert feature.codes.tolist() == [1, 1, 0, 2]
+    assert feature.n_missing == 1
+
+
+def test_numeric_sensitive_values_are_named_as_written() -> None:
+    out = prep(frame(g=[2.0, 1.0, np.nan, 2.5]))
+    feature = out.features[0]  # type: ignore[attr-defined]
+    assert feature.categories == ("1", "2", "2.5", "unknown")
+    assert feature.codes.tolist() == [1, 0, 3, 2]
+
+
+def test_existing_unknown_category_absorbs_missing_values() -> None:
+    out = prep(frame(g=["unknown", None, "b", "b"]))
+    feature = out.features[0]  # type: ignore[attr-defined]
+    assert feature.categories == ("b", "unknown")
+    assert feature.codes.tolist() == [1, 1, 0, 0]
+
+
+def test_identifier_column_with_millions_of_values_is_refused_by_its_raw_count() -> None:
+    n = 6000  # > 100 × max_categories: refused before the values are formatted
+    df = pd.DataFrame({"y": [0, 1] * (n // 2), "p": [1, 0] * (n // 2), "g": np.arange(n)})
+    with pytest.raises(DataValidationError, match=r"'g' has 6000 distinct values, more than max_c"):
+        prep(df, max_categories=50)
+
+
+@pytest.mark.parametrize(
+    ("y", "shown"),
+    [
+        ([0, 1, 5, 0], "['0', '1', '5']"),  # counted over a small range
+        ([-3, 1, 0, 0], "['-3', '0', '1']"),  # negative values shifted before counting
+        ([0, 1, 2_000_000, 0], "['0', '1', '2000000']"),  # wide range: hashed instead
+    ],
+)
+def test_non_binary_integer_labels_are_listed_for_any_range(y: list[int], shown: str) -> None:
+    for dtype in ("int8", "int64") if max(map(abs, y)) < 128 else ("int64",):
+        df = frame(y=pd.array(y, dtype=dtype))
+        with pytest.raises(DataValidationError, match="found 3: " + re.escape(shown)):
+            prep(df)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int64", "uint64", "bool"])
+def test_binary_labels_of_any_integer_dtype(dtype: str) -> None:
+    out = prep(frame(y=pd.array([0, 1, 1, 0], dtype=dtype), p=pd.array([0, 1, 0, 0], dtype=dtype)))
+    assert out.y_true.tolist() == [0, 1, 1, 0]  # type: ignore[attr-defined]
+    assert out.y_pred.tolist() == [0, 1, 0, 0]  # type: ignore[attr-defined]
