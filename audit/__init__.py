@@ -23,7 +23,7 @@ from audit._exceptions import (
     SpecError,
     UndefinedMetricWarning,
 )
-from audit._metrics import CONFUSION_METRICS, METRIC_INFO, SCORE_METRICS
+from audit._metrics import CONFUSION_METRICS, METRIC_INFO, REGRESSION_METRICS, SCORE_METRICS
 from audit._policy import NAMED_CRITERIA, Policy, Threshold, judge
 from audit._result import (
     AttributeResult,
@@ -43,6 +43,7 @@ __all__ = [
     "CONFUSION_METRICS",
     "METRIC_INFO",
     "NAMED_CRITERIA",
+    "REGRESSION_METRICS",
     "SCORE_METRICS",
     "AttributeResult",
     "AuditOptions",

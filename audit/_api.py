@@ -14,8 +14,8 @@ from audit._io import read_predictions
 from audit._policy import Policy
 from audit._result import AuditOptions, AuditResult
 from audit._spec import AuditSpec
-from audit._statistics import count_statistics
-from audit._validation import check_same_length, prepare_data
+from audit._statistics import CellStatistics, count_statistics
+from audit._validation import PreparedData, check_same_length, prepare_data
 
 __all__ = ["audit_predictions", "run_audit"]
 
@@ -61,9 +61,13 @@ def run_audit(spec: AuditSpec, data: pd.DataFrame | None = None) -> AuditResult:
         numbers = {
             c: role for c, role in ((d.y_score, "y_score"), (d.sample_weight, "sample_weight")) if c
         }
+        labels = [d.y_true, d.y_pred]
+        if spec.options.task == "regression":
+            numbers.update({d.y_true: "y_true", d.y_pred: "y_pred"})
+            labels = []
         data, describe = read_predictions(
             path,
-            text_columns=[d.y_true, d.y_pred, *d.sensitive_features],
+            text_columns=[*labels, *d.sensitive_features],
             number_columns=numbers,
             file_format=d.format,
         )
@@ -80,13 +84,10 @@ def run_audit(spec: AuditSpec, data: pd.DataFrame | None = None) -> AuditResult:
         pos_label=d.pos_label,
         score_type=spec.options.score_type,
         max_categories=spec.options.max_categories,
+        task=spec.options.task,
         **({"describe_row": describe} if describe else {}),
     )
-    stats = count_statistics(
-        prepared,
-        score_bins=spec.options.score_bins,
-        probability=spec.options.score_type == "probability",
-    )
+    stats = _count(prepared, spec.options)
     roles = {"y_true": d.y_true, "y_pred": d.y_pred}
     roles.update(
         {k: v for k, v in (("y_score", d.y_score), ("sample_weight", d.sample_weight)) if v}
@@ -103,6 +104,15 @@ def run_audit(spec: AuditSpec, data: pd.DataFrame | None = None) -> AuditResult:
     )
     warn_undefined(result, stacklevel=2)
     return result
+
+
+def _count(prepared: PreparedData, options: AuditOptions) -> CellStatistics:
+    return count_statistics(
+        prepared,
+        score_bins=options.score_bins,
+        probability=options.score_type == "probability",
+        regression_bins=options.regression_bins,
+    )
 
 
 def _sensitive_frame(sensitive_features: Any, n: int) -> pd.DataFrame:
@@ -147,7 +157,8 @@ def audit_predictions(
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
-        True and predicted binary labels.
+        True and predicted binary labels (true and predicted values when
+        ``options.task == "regression"``).
     sensitive_features : array-like, Series, DataFrame or dict of arrays
         One or more sensitive features; a DataFrame's or dict's names are used.
     y_score : array-like of shape (n_samples,), optional
@@ -204,10 +215,9 @@ def audit_predictions(
         pos_label=pos_label,
         score_type=opts.score_type,
         max_categories=opts.max_categories,
+        task=opts.task,
     )
-    stats = count_statistics(
-        prepared, score_bins=opts.score_bins, probability=opts.score_type == "probability"
-    )
+    stats = _count(prepared, opts)
     result = compute_audit(
         stats,
         options=opts,

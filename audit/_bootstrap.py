@@ -27,6 +27,8 @@ def resample_bins(
     n_boot: int,
     rng: np.random.Generator,
     extra: tuple[FloatArray, ...] = (),
+    *,
+    sum_last_axis: bool = False,
 ) -> tuple[FloatArray, tuple[FloatArray, ...]]:
     """Draw bootstrap replicates of binned statistics.
 
@@ -41,11 +43,15 @@ def resample_bins(
     rng : numpy.random.Generator
     extra : tuple of ndarray, same shape
         Further per-bin sums (for example score sums) carried with the mean per row.
+    sum_last_axis : bool, default False
+        Return replicates summed over the last axis of ``count`` (bins nested in cells),
+        without holding every bin of every replicate in memory at once.
 
     Returns
     -------
     weight_replicates : ndarray of shape (n_boot, *count.shape)
-    extra_replicates : tuple of ndarray of shape (n_boot, *count.shape)
+        Or ``(n_boot, *count.shape[:-1])`` with ``sum_last_axis``.
+    extra_replicates : tuple of ndarray, each of the same shape
 
     Examples
     --------
@@ -61,8 +67,12 @@ def resample_bins(
     with np.errstate(invalid="ignore", divide="ignore"):
         per_row = [np.where(flat > 0, s.reshape(-1) / flat, 0.0) for s in (weight, *extra)]
     shape = (n_boot, *count.shape)
-    weights = (draws * per_row[0]).reshape(shape)
-    return weights, tuple((draws * p).reshape(shape) for p in per_row[1:])
+
+    def carried(p: FloatArray) -> FloatArray:
+        out: FloatArray = (draws * p).reshape(shape)
+        return out.sum(axis=-1) if sum_last_axis else out
+
+    return carried(per_row[0]), tuple(carried(p) for p in per_row[1:])
 
 
 def percentile_interval(

@@ -24,11 +24,13 @@ from audit._exceptions import SpecError, UndefinedMetricWarning
 from audit._metrics import (
     CONFUSION_METRICS,
     METRIC_INFO,
+    REGRESSION_METRICS,
     SCORE_METRICS,
     SUPPORT_NAME,
     auc_tie_bound,
     confusion_metrics,
     confusion_support,
+    regression_metrics,
     score_metrics,
 )
 from audit._policy import Policy, judge, parse_criterion
@@ -47,7 +49,7 @@ from audit._result import (
     LL144Table,
     RepresentationTest,
 )
-from audit._statistics import CellStatistics, ScoreHistogram
+from audit._statistics import CellStatistics, RegressionMoments, ScoreHistogram
 from audit._validation import UNKNOWN_CATEGORY
 
 __all__ = ["audit_statistics"]
@@ -69,6 +71,7 @@ class _Metric:
     eligible: npt.NDArray[np.bool_]  # may take part in disparities and verdicts
     overall: float
     overall_replicates: FloatArray  # (n_boot,)
+    unit_interval: bool = True  # values lie in [0, 1] (rates, AUC …), not errors in y units
 
 
 @dataclass
@@ -210,6 +213,10 @@ def _disparity_arrays(
             ratio_r = np.nanmin(pair_r, axis=1)
     ratio_r = np.where(np.isfinite(ratio_r), ratio_r, np.nan)
     ratio_reason = None if not math.isnan(ratio) else "the compared rates are all 0"
+    if (v < 0).any() or (method != "between_groups" and base < 0):
+        # A signed quantity (mean error, R²): a ratio of values of either sign means nothing.
+        ratio, ratio_r = math.nan, np.full(n_boot, np.nan)
+        ratio_reason = "the compared values include negative numbers: a ratio is not meaningful"
     return {"difference": (diff, diff_r, None), "ratio": (ratio, ratio_r, ratio_reason)}
 
 
@@ -243,7 +250,8 @@ def _simultaneous_bounds(
     if reps.shape[0] < 2 or reps.shape[1] == 0:
         return {"difference": nan, "ratio": nan}
     lo_all, hi_all, _ = simultaneous_interval(reps, np.concatenate(estimates), level)
-    lo_all, hi_all = np.clip(lo_all, 0.0, 1.0), np.clip(hi_all, 0.0, 1.0)
+    if all(m.unit_interval for m in metrics):
+        lo_all, hi_all = np.clip(lo_all, 0.0, 1.0), np.clip(hi_all, 0.0, 1.0)
     diffs, ratios = [], []
     for k in range(len(metrics)):
         bounds = {g: (lo_all[j], hi_all[j]) for j, (kk, g) in enumerate(owners) if kk == k}
@@ -394,20 +402,29 @@ def compute_audit(
         raise SpecError(f"confidence_level must be in (0, 1); got {options.confidence_level!r}.")
     if options.n_boot < 0:
         raise SpecError(f"n_boot must be a non-negative integer; got {options.n_boot!r}.")
+    if (options.task == "regression") != (stats.regression is not None):
+        raise SpecError(
+            f"options.task is {options.task!r} but the statistics were counted for {stats.task!r}."
+        )
     rng = np.random.default_rng(options.random_state)
     level = options.confidence_level
     n_boot = options.n_boot
-    total_weight = float(stats.confusion_weight.sum())
+    total_weight = float(stats.cell_weight.sum())
     probability = options.score_type == "probability"
     hist = stats.scores
 
     # One set of bootstrap draws of the cells, shared by every attribute and metric.
-    rep_conf, _ = resample_bins(stats.confusion_count, stats.confusion_weight, n_boot, rng)
-    overall_values = {
-        k: float(v) for k, v in confusion_metrics(stats.confusion_weight.sum(axis=0)).items()
-    }
-    overall_reps = confusion_metrics(rep_conf.sum(axis=1))
-    metric_names: list[str] = list(CONFUSION_METRICS)
+    if stats.regression is not None:
+        regression = _RegressionBootstrap(stats.regression, n_boot, rng)
+        metric_names: list[str] = list(REGRESSION_METRICS)
+        overall_values, overall_reps = regression.overall()
+    else:
+        rep_conf, _ = resample_bins(stats.confusion_count, stats.confusion_weight, n_boot, rng)
+        overall_values = {
+            k: float(v) for k, v in confusion_metrics(stats.confusion_weight.sum(axis=0)).items()
+        }
+        overall_reps = confusion_metrics(rep_conf.sum(axis=1))
+        metric_names = list(CONFUSION_METRICS)
     scores = None
     if hist is not None:
         metric_names += list(SCORE_METRICS)
@@ -418,12 +435,15 @@ def compute_audit(
     work: list[_Attribute] = []
     for features in _attribute_names(stats, options):
         matrix, cats, unknown = _group_matrix(stats, features)
-        count = (matrix @ stats.confusion_count.sum(axis=1)).round().astype(np.int64)
-        g_count = (matrix @ stats.confusion_count).round().astype(np.int64)
-        g_w = matrix @ stats.confusion_weight
-        values = confusion_metrics(g_w)
-        reps = confusion_metrics(_by_group(matrix, rep_conf, replicated=True))
-        support = confusion_support(g_count)
+        count = (matrix @ stats.cell_count).round().astype(np.int64)
+        g_weight = matrix @ stats.cell_weight
+        if stats.regression is not None:
+            values, reps, support = regression.groups(matrix)
+        else:
+            g_count = (matrix @ stats.confusion_count).round().astype(np.int64)
+            values = confusion_metrics(matrix @ stats.confusion_weight)
+            reps = confusion_metrics(_by_group(matrix, rep_conf, replicated=True))
+            support = confusion_support(g_count)
         if scores is not None:
             for name, (v, r, sup) in scores.groups(matrix).items():
                 values[name], reps[name], support[name] = v, r, sup
@@ -440,6 +460,7 @@ def compute_audit(
                 & (support[name] >= options.min_group_size),
                 overall=overall_values[name],
                 overall_replicates=overall_reps[name],
+                unit_interval=name not in REGRESSION_METRICS,
             )
             for name in metric_names
         }
@@ -451,7 +472,7 @@ def compute_audit(
             unknown=unknown,
             matrix=matrix,
             count=count,
-            weight=g_w.sum(axis=1),
+            weight=g_weight,
             metrics=metrics,
         )
         attr.reference = _reference_index(attr, options)
@@ -485,13 +506,19 @@ def compute_audit(
             else f"equal-width: {hist.n_bins} bins"
         )
     cells = tuple(
-        CellRow(tuple(stats.categories[j][int(k)] for j, k in enumerate(row)), *map(int, counts))
-        for row, counts in zip(stats.cells, stats.confusion_count, strict=True)
+        CellRow(
+            tuple(stats.categories[j][int(k)] for j, k in enumerate(row)),
+            int(n),
+            *map(int, confusion),
+        )
+        for row, n, confusion in zip(
+            stats.cells, stats.cell_count, stats.confusion_count, strict=True
+        )
     )
     return AuditResult(
         audit_id=uuid.uuid4().hex,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        task="binary_classification",
+        task=options.task,
         data=DataSummary(
             source=source,
             n_rows=stats.n_rows,
@@ -515,6 +542,84 @@ def compute_audit(
         cells=cells,
         notes=tuple(notes),
     )
+
+
+class _RegressionBootstrap:
+    """Regression metrics: exact points from the moment sums, replicates from the bins.
+
+    A row bootstrap picks bins (multinomially) and then rows within them. Carrying each
+    bin's mean row gets the first stage exactly; the second stage adds, given ``n*`` rows
+    drawn in a cell, a sum with mean 0 and covariance about ``(n*/n)·S``, where ``S`` is the
+    cell's within-bin scatter of the summands. It is added as a Gaussian draw, so every
+    replicate sum has the row bootstrap's mean and covariance (not only its bins').
+    """
+
+    def __init__(self, moments: RegressionMoments, n_boot: int, rng: np.random.Generator) -> None:
+        self.m = moments
+        sums = moments.moments
+        w, extra = resample_bins(
+            moments.count,
+            sums[..., 0],
+            n_boot,
+            rng,
+            tuple(np.moveaxis(sums[..., 1:], -1, 0)),
+            sum_last_axis=True,
+        )
+        reps = np.stack([w, *extra], axis=-1)  # (n_boot, n_cells, 7)
+        n_cell = moments.count.sum(axis=1).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            n_drawn = np.where(n_cell > 0, reps[..., 0] / (sums[..., 0].sum(axis=1) / n_cell), 0)
+        # A square root of each cell's scatter (symmetric PSD; eigh tolerates rank deficiency).
+        values, vectors = np.linalg.eigh(moments.within_scatter)
+        root = vectors * np.sqrt(np.clip(values, 0.0, None))[:, None, :]
+        noise = np.einsum("cij,bcj->bci", root, rng.standard_normal(reps.shape))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.sqrt(np.where(n_cell > 0, n_drawn / n_cell, 0.0))
+        self.replicates = reps + noise * scale[..., None]
+
+    def _sst(self, matrix: FloatArray) -> FloatArray:
+        """Σw·(y − ȳ_g)² per group from the centred cell moments (Chan et al.'s update)."""
+        cell_w = self.m.moments[..., 0].sum(axis=1)
+        g_w = matrix @ cell_w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g_mean = np.where(g_w > 0, (matrix @ (cell_w * self.m.y_mean)) / g_w, 0.0)
+        spread = matrix * cell_w[None, :] * (self.m.y_mean[None, :] - g_mean[:, None]) ** 2
+        total: FloatArray = matrix @ self.m.y_m2 + spread.sum(axis=1)
+        return total
+
+    def _constant(self, matrix: FloatArray) -> npt.NDArray[np.bool_]:
+        """Whether ``y_true`` is constant in each group (exactly, from the cell values)."""
+        present = (matrix * (self.m.count.sum(axis=1) > 0)[None, :]) > 0
+        values = np.where(present, self.m.y_any[None, :], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # empty groups: all-NaN rows
+            one_value = np.nanmax(values, axis=1) == np.nanmin(values, axis=1)
+        varies = (present & self.m.y_varies[None, :]).any(axis=1)
+        out: npt.NDArray[np.bool_] = one_value & ~varies
+        return out
+
+    def overall(self) -> tuple[dict[str, float], dict[str, FloatArray]]:
+        one = np.ones((1, self.m.count.shape[0]))
+        points = regression_metrics(
+            self.m.moments.sum(axis=(0, 1)), self._sst(one)[0], self.m.shift, self._constant(one)[0]
+        )
+        reps = regression_metrics(self.replicates.sum(axis=1), shift=self.m.shift)
+        return {k: float(v) for k, v in points.items()}, reps
+
+    def groups(
+        self, matrix: FloatArray
+    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, npt.NDArray[np.int64]]]:
+        points = regression_metrics(
+            matrix @ self.m.moments.sum(axis=1),
+            self._sst(matrix),
+            self.m.shift,
+            self._constant(matrix),
+        )
+        reps = regression_metrics(
+            _by_group(matrix, self.replicates, replicated=True), shift=self.m.shift
+        )
+        count = (matrix @ self.m.count.sum(axis=1)).round().astype(np.int64)
+        return points, reps, dict.fromkeys(REGRESSION_METRICS, count)
 
 
 class _ScoreBootstrap:
@@ -672,8 +777,8 @@ def _attribute_result(
         features=a.features,
         groups=groups,
         disparities=tuple(disparities),
-        four_fifths=_four_fifths(a, stats, options),
-        ll144=_ll144(a, stats, options),
+        four_fifths=_four_fifths(a, stats, options) if stats.regression is None else (),
+        ll144=_ll144(a, stats, options) if stats.regression is None else None,
         representation=_representation(a, options),
     )
 
@@ -688,7 +793,11 @@ def _notes(
     if undefined:
         notes.append(
             f"{undefined} group metric values are undefined (NaN, each with its reason), "
-            "for example a true positive rate in a group without actual positives."
+            + (
+                "for example R² in a group whose y_true is constant."
+                if options.task == "regression"
+                else "for example a true positive rate in a group without actual positives."
+            )
         )
     small = sum(int((a.count < options.min_group_size).sum()) for a in work)
     if small:
@@ -902,9 +1011,14 @@ def _criteria(
         metrics, measure = parse_criterion(t.criterion)
         missing = [m for m in metrics if m not in work[0].metrics]
         if missing:
+            why = (
+                f"a {options.task.replace('_', ' ')} audit computes {list(work[0].metrics)}"
+                if options.task == "regression" or missing[0] in REGRESSION_METRICS
+                else "score metrics need a y_score column"
+            )
             raise SpecError(
                 f"Criterion {t.criterion!r} needs the metric {missing[0]!r}, which this audit "
-                "does not compute (score metrics need a y_score column)."
+                f"does not compute ({why})."
             )
         targets = t.attributes if t.attributes is not None else tuple(names)
         for target in targets:

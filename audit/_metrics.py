@@ -18,9 +18,11 @@ from audit._statistics import ECE_BINS
 __all__ = [
     "CONFUSION_METRICS",
     "METRIC_INFO",
+    "REGRESSION_METRICS",
     "SCORE_METRICS",
     "MetricInfo",
     "confusion_metrics",
+    "regression_metrics",
     "score_metrics",
 ]
 
@@ -167,10 +169,32 @@ _SCORE_INFO = (
     ),
 )
 
+_REGRESSION_INFO = (
+    MetricInfo("mean_absolute_error", "mean of |Ŷ − Y|", "the group is empty", False),
+    MetricInfo("root_mean_squared_error", "√(mean of (Ŷ − Y)²)", "the group is empty", False),
+    MetricInfo(
+        "mean_error",
+        "mean of (Ŷ − Y): > 0 over-predicts, < 0 under-predicts",
+        "the group is empty",
+        None,
+    ),
+    MetricInfo("mean_prediction", "mean of Ŷ", "the group is empty", None),
+    MetricInfo(
+        "r2_score",
+        "1 − Σ(Y − Ŷ)² / Σ(Y − mean Y)², mean over the group",
+        "y_true is constant in the group (or the group is empty)",
+        True,
+    ),
+)
+
+#: The regression metrics, in display order.
+REGRESSION_METRICS: tuple[str, ...] = tuple(i.name for i in _REGRESSION_INFO)
+
 METRIC_INFO: dict[str, MetricInfo] = {
     **{r.info.name: r.info for r in _RATES},
     _BALANCED.name: _BALANCED,
     **{i.name: i for i in _SCORE_INFO},
+    **{i.name: i for i in _REGRESSION_INFO},
 }
 
 #: What each metric's support counts: the rows its estimate rests on.
@@ -192,6 +216,7 @@ SUPPORT_NAME: dict[str, str] = {
     "roc_auc": "actual positives or negatives (the fewer)",
     "brier_score_loss": "rows",
     "expected_calibration_error": "rows",
+    **dict.fromkeys(REGRESSION_METRICS, "rows"),
 }
 
 _NUM = np.array([r.numerator for r in _RATES], dtype=np.float64).T  # (4, n_rates)
@@ -334,3 +359,59 @@ def auc_tie_bound(weight: FloatArray) -> FloatArray:
     """
     w0, w1 = weight[..., 0, :], weight[..., 1, :]
     return _divide(0.5 * (w0 * w1).sum(axis=-1), w0.sum(axis=-1) * w1.sum(axis=-1))
+
+
+def regression_metrics(
+    moments: FloatArray,
+    total_sum_of_squares: FloatArray | None = None,
+    shift: float = 0.0,
+    constant: npt.NDArray[np.bool_] | None = None,
+) -> dict[str, FloatArray]:
+    """Every regression metric from weighted moment sums.
+
+    Parameters
+    ----------
+    moments : ndarray of shape (..., 7)
+        Per group (and replicate): ``W = Σw``, ``Σw·e``, ``Σw·e²``, ``Σw·|e|``,
+        ``Σw·(ŷ − c)``, ``Σw·(y − c)``, ``Σw·(y − c)²`` with ``e = ŷ − y`` and ``c`` a shift
+        (see :class:`~audit._statistics.RegressionMoments`) that keeps the sums small.
+    total_sum_of_squares : ndarray of shape (...), optional
+        ``Σw·(y − ȳ)²`` computed stably (from centred cell moments); by default it is
+        ``Σw·(y − c)² − (Σw·(y − c))² / W``, which loses digits when the group's mean is far
+        from ``c`` relative to its spread.
+    shift : float
+        The shift ``c`` of the moments.
+    constant : ndarray of bool, shape (...), optional
+        Where ``y_true`` is known to be constant: R² is undefined there. Elsewhere R² is
+        undefined only when the total sum of squares is not positive.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (...)
+        One array per name in :data:`REGRESSION_METRICS`; NaN where undefined.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, p = np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 3.0])
+    >>> e = p - y
+    >>> m = regression_metrics(np.array([3, e.sum(), (e**2).sum(), abs(e).sum(), p.sum(),
+    ...                                  y.sum(), (y**2).sum()], dtype=float))
+    >>> [round(float(m[k]), 6) for k in REGRESSION_METRICS]  # R²: 1 − 2 / (14/3)
+    [0.666667, 0.816497, 0.0, 2.333333, 0.571429]
+    """
+    m = np.asarray(moments, dtype=np.float64)
+    w = m[..., 0]
+    mse = _divide(m[..., 2], w)
+    if total_sum_of_squares is None:
+        total_sum_of_squares = m[..., 6] - _divide(m[..., 5] ** 2, w)
+    sst = (
+        total_sum_of_squares if constant is None else np.where(constant, 0.0, total_sum_of_squares)
+    )
+    return {
+        "mean_absolute_error": _divide(m[..., 3], w),
+        "root_mean_squared_error": np.sqrt(mse),
+        "mean_error": _divide(m[..., 1], w),
+        "mean_prediction": _divide(m[..., 4], w) + shift,
+        "r2_score": 1.0 - _divide(m[..., 2], sst),
+    }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from audit._exceptions import SpecError
-from audit._metrics import METRIC_INFO
+from audit._metrics import METRIC_INFO, REGRESSION_METRICS
 from audit._result import Estimate, Verdict
 
 __all__ = ["NAMED_CRITERIA", "Policy", "Threshold", "judge", "parse_criterion"]
@@ -64,7 +64,6 @@ class Threshold:
 
     def __post_init__(self) -> None:
         metrics, measure = parse_criterion(self.criterion)
-        del metrics
         t = self.threshold
         if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
             raise SpecError(
@@ -75,10 +74,12 @@ class Threshold:
                 f"The threshold of {self.criterion!r} is a minimum ratio and must be in (0, 1]; "
                 f"got {t!r}."
             )
-        if measure == "difference" and not 0.0 <= t <= 1.0:
+        in_y_units = all(m in REGRESSION_METRICS for m in metrics)  # MAE …: not a rate
+        if measure == "difference" and not (t >= 0.0 and (in_y_units or t <= 1.0)):
+            allowed = "at least 0 (in the units of y)" if in_y_units else "in [0, 1]"
             raise SpecError(
-                f"The threshold of {self.criterion!r} is a maximum difference and must be in "
-                f"[0, 1]; got {t!r}."
+                f"The threshold of {self.criterion!r} is a maximum difference and must be "
+                f"{allowed}; got {t!r}."
             )
 
 

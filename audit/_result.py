@@ -159,7 +159,7 @@ class AttributeResult:
     groups: tuple[GroupResult, ...]
     disparities: tuple[Disparity, ...]
     four_fifths: tuple[FourFifthsRow, ...]
-    ll144: LL144Table
+    ll144: LL144Table | None  # None for a regression audit
     representation: RepresentationTest | None = None
 
 
@@ -210,8 +210,10 @@ class AuditOptions:
     reference_groups: Mapping[str, str] = field(default_factory=dict)
     include_unknown_in_disparities: bool = False
     intersections: tuple[tuple[str, ...], ...] = ()
+    task: Literal["binary_classification", "regression"] = "binary_classification"
     score_type: Literal["probability", "score"] = "probability"
     score_bins: int = 10_000
+    regression_bins: int = 8
     bootstrap_score_bins: int = 20
     max_categories: int = 50
     four_fifths_threshold: float = 0.8
@@ -224,13 +226,14 @@ class AuditOptions:
 
 @dataclass(frozen=True)
 class CellRow:
-    """Confusion counts of one intersectional cell (the audit's sufficient statistics)."""
+    """One intersectional cell: its row count and, for classification, confusion counts."""
 
     categories: tuple[str, ...]
-    tn: int
-    fp: int
-    fn: int
-    tp: int
+    count: int
+    tn: int | None = None
+    fp: int | None = None
+    fn: int | None = None
+    tp: int | None = None
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,7 @@ class AuditResult:
 
     audit_id: str
     created_at: str
-    task: Literal["binary_classification"]
+    task: Literal["binary_classification", "regression"]
     data: DataSummary
     options: AuditOptions
     policy_name: str

@@ -55,6 +55,7 @@ class DataSpec:
     pos_label: Label | None = None
     score_type: str = "probability"
     max_categories: int = 50
+    task: str = "binary_classification"
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,14 @@ class AuditSpec:
                 for t in self.policy.thresholds
             },
         }
-        return {"data": _encode(self.data), "audit": _encode(self.options), "policy": policy}
+        audit = {k: v for k, v in _encode(self.options).items() if k not in _FROM_DATA}
+        return {"data": _encode(self.data), "audit": audit, "policy": policy}
 
 
+#: Options set in the [data] table (they describe the data) and carried into AuditOptions.
+_FROM_DATA = ("score_type", "max_categories", "task")
 _DATA_KEYS = {f.name for f in dataclasses.fields(DataSpec)}
-_AUDIT_KEYS = {f.name for f in dataclasses.fields(AuditOptions)} - {"score_type", "max_categories"}
+_AUDIT_KEYS = {f.name for f in dataclasses.fields(AuditOptions)} - set(_FROM_DATA)
 _POLICY_KEYS = {"name", "version", "decision_rule", "thresholds"}
 
 
@@ -149,8 +153,7 @@ def parse_spec(
             AuditOptions,
             {
                 **audit,
-                "score_type": data_spec.score_type,
-                "max_categories": data_spec.max_categories,
+                **{k: getattr(data_spec, k) for k in _FROM_DATA},
             },
             "audit",
         )
@@ -218,6 +221,12 @@ def _check_options(o: AuditOptions, origin: str) -> None:
         problems.append(f"data.max_categories must be at least 2; got {o.max_categories!r}")
     if o.score_type not in ("probability", "score"):
         problems.append(f"data.score_type must be 'probability' or 'score'; got {o.score_type!r}")
+    if o.task not in ("binary_classification", "regression"):
+        problems.append(
+            f"data.task must be 'binary_classification' or 'regression'; got {o.task!r}"
+        )
+    if o.regression_bins < 1:
+        problems.append(f"audit.regression_bins must be at least 1; got {o.regression_bins!r}")
     if problems:
         raise SpecError(f"{origin}: {problems[0]}.")
 

@@ -17,7 +17,14 @@ import numpy.typing as npt
 
 from audit._validation import PreparedData
 
-__all__ = ["CONFUSION_BINS", "CellStatistics", "ScoreHistogram", "count_statistics"]
+__all__ = [
+    "CONFUSION_BINS",
+    "REGRESSION_MOMENTS",
+    "CellStatistics",
+    "RegressionMoments",
+    "ScoreHistogram",
+    "count_statistics",
+]
 
 CONFUSION_BINS = ("tn", "fp", "fn", "tp")
 
@@ -51,6 +58,56 @@ class ScoreHistogram:
         return int(self.count.shape[2])
 
 
+#: The weighted moment sums of a regression audit, in the order of the last axis of
+#: :attr:`RegressionMoments.moments` (``e = ŷ − y``; ``c`` is :attr:`RegressionMoments.shift`).
+REGRESSION_MOMENTS = ("w", "w·e", "w·e²", "w·|e|", "w·(ŷ − c)", "w·(y − c)", "w·(y − c)²")
+
+
+@dataclass(frozen=True)
+class RegressionMoments:
+    """Per-cell weighted moment sums of a regression audit, in joint residual × y_true bins.
+
+    Points are exact: every metric is a function of the moment sums over all bins (plus the
+    centred ``y_true`` moments per cell, which make R² numerically stable). The bins exist for
+    the bootstrap: each resampled row carries its bin's mean moments, and rows are binned by
+    the quantiles of both the residual and ``y_true`` so that little variation hides inside a
+    bin.
+
+    Attributes
+    ----------
+    count : ndarray of shape (n_cells, n_bins)
+        Rows per cell and bin.
+    moments : ndarray of shape (n_cells, n_bins, 7)
+        Sums in the order of :data:`REGRESSION_MOMENTS`.
+    shift : float
+        ``c``: the population's weighted mean of ``y_true``.
+    y_mean, y_m2 : ndarray of shape (n_cells,)
+        Weighted mean of ``y_true`` per cell and ``Σw·(y − mean)²`` per cell (two passes).
+    y_any, y_varies : ndarray of shape (n_cells,)
+        One ``y_true`` value of each cell and whether any other differs from it: a group's
+        ``y_true`` is constant (R² undefined) exactly when no cell varies and all share one
+        value. (Decided on the values, not on a rounded ``Σw·(y − ȳ)²``.)
+    within_scatter : ndarray of shape (n_cells, 7, 7)
+        Per cell, ``Σ (x − x̄_bin)(x − x̄_bin)ᵀ`` over its rows, where ``x`` is a row's
+        vector of the seven summands and ``x̄_bin`` their mean in the row's bin: the
+        variation the bins hide, which the bootstrap adds back (see ``_engine``).
+    """
+
+    count: npt.NDArray[np.int64]
+    moments: npt.NDArray[np.float64]
+    shift: float
+    y_mean: npt.NDArray[np.float64]
+    y_m2: npt.NDArray[np.float64]
+    y_any: npt.NDArray[np.float64]
+    y_varies: npt.NDArray[np.bool_]
+    within_scatter: npt.NDArray[np.float64]
+
+    @property
+    def n_bins(self) -> int:
+        """Number of bootstrap bins per cell."""
+        return int(self.count.shape[1])
+
+
 @dataclass(frozen=True)
 class CellStatistics:
     """Sufficient statistics of a binary-classification audit, one row per observed cell.
@@ -64,13 +121,18 @@ class CellStatistics:
     cells : ndarray of shape (n_cells, n_features)
         The category codes of each observed cell.
     confusion_count : ndarray of shape (n_cells, 4)
-        Row counts per confusion bin ``(tn, fp, fn, tp)``.
+        Row counts per confusion bin ``(tn, fp, fn, tp)``; shape ``(n_cells, 0)`` for a
+        regression audit.
     confusion_weight : ndarray of shape (n_cells, 4)
         Sample-weight sums per bin (equal to the counts when unweighted).
     missing_count : ndarray of shape (n_cells, n_columns)
         Missing values per column of the input, per cell.
     scores : ScoreHistogram or None
         Score statistics when a score column was given.
+    weighted : bool
+        Whether sample weights were given.
+    regression : RegressionMoments or None
+        The moments of a regression audit (None for classification).
     """
 
     features: tuple[str, ...]
@@ -82,11 +144,33 @@ class CellStatistics:
     missing_count: npt.NDArray[np.int64]
     scores: ScoreHistogram | None
     weighted: bool
+    regression: RegressionMoments | None = None
+
+    @property
+    def task(self) -> str:
+        """``"regression"`` or ``"binary_classification"``."""
+        return "binary_classification" if self.regression is None else "regression"
+
+    @property
+    def cell_count(self) -> npt.NDArray[np.int64]:
+        """Rows per cell."""
+        counts = self.confusion_count if self.regression is None else self.regression.count
+        out: npt.NDArray[np.int64] = counts.sum(axis=1)
+        return out
+
+    @property
+    def cell_weight(self) -> npt.NDArray[np.float64]:
+        """Weight per cell."""
+        weights = (
+            self.confusion_weight if self.regression is None else self.regression.moments[..., 0]
+        )
+        out: npt.NDArray[np.float64] = weights.sum(axis=1)
+        return out
 
     @property
     def n_rows(self) -> int:
         """Total number of rows counted."""
-        return int(self.confusion_count.sum())
+        return int(self.cell_count.sum())
 
     @property
     def n_cells(self) -> int:
@@ -143,7 +227,11 @@ def _score_bins(
 
 
 def count_statistics(
-    data: PreparedData, *, score_bins: int = 10_000, probability: bool = True
+    data: PreparedData,
+    *,
+    score_bins: int = 10_000,
+    probability: bool = True,
+    regression_bins: int = 8,
 ) -> CellStatistics:
     """Count a validated table into per-cell sufficient statistics, in one pass.
 
@@ -157,6 +245,9 @@ def count_statistics(
         by the metrics).
     probability : bool, default True
         Scores are probabilities: equal-width bins span [0, 1].
+    regression_bins : int, default 8
+        Regression only: quantile bins of the residual and of ``y_true`` each (their product
+        is the number of bootstrap bins per cell).
 
     Returns
     -------
@@ -174,6 +265,8 @@ def count_statistics(
     """
     row_cell, codes = _cell_index(data)
     n_cells = codes.shape[0]
+    if data.task == "regression":
+        return _regression_statistics(data, row_cell, codes, regression_bins)
     bin_index = row_cell * 4 + data.y_true.astype(np.int64) * 2 + data.y_pred
     count = np.bincount(bin_index, minlength=n_cells * 4).reshape(n_cells, 4)
     w = data.sample_weight
@@ -182,12 +275,7 @@ def count_statistics(
         if w is None
         else np.bincount(bin_index, weights=w, minlength=n_cells * 4).reshape(n_cells, 4)
     )
-    missing_columns = tuple(data.missing)
-    missing_count = np.zeros((n_cells, len(missing_columns)), dtype=np.int64)
-    for j, column in enumerate(missing_columns):
-        mask = data.missing[column]
-        if mask.any():
-            missing_count[:, j] = np.bincount(row_cell[mask], minlength=n_cells)
+    missing_columns, missing_count = _missing_counts(data, row_cell, n_cells)
     scores = None
     if data.y_score is not None:
         scores = _score_histogram(data, row_cell, n_cells, score_bins, probability)
@@ -243,4 +331,96 @@ def _score_histogram(
         median=median,
         above_median_count=above_count.astype(np.int64),
         above_median_weight=above_weight.astype(np.float64),
+    )
+
+
+def _missing_counts(
+    data: PreparedData, row_cell: npt.NDArray[np.int64], n_cells: int
+) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
+    columns = tuple(data.missing)
+    out = np.zeros((n_cells, len(columns)), dtype=np.int64)
+    for j, column in enumerate(columns):
+        mask = data.missing[column]
+        if mask.any():
+            out[:, j] = np.bincount(row_cell[mask], minlength=n_cells)
+    return columns, out
+
+
+def _quantile_bin(values: npt.NDArray[np.float64], n_bins: int) -> npt.NDArray[np.int64]:
+    """Bin index (0 … n_bins − 1) of each value by the values' own quantiles."""
+    sample = values if values.size <= 1_000_000 else values[:: values.size // 1_000_000]
+    inner = np.unique(np.quantile(sample, np.arange(1, n_bins) / n_bins))
+    return np.searchsorted(inner, values, side="right").astype(np.int64)
+
+
+def _regression_statistics(
+    data: PreparedData,
+    row_cell: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.int64],
+    n_bins: int,
+) -> CellStatistics:
+    n_cells = codes.shape[0]
+    y = data.y_true.astype(np.float64, copy=False)
+    p = data.y_pred.astype(np.float64, copy=False)
+    w = data.sample_weight
+    weight = np.ones_like(y) if w is None else w
+    total = float(weight.sum())
+    shift = float(np.dot(weight, y) / total)
+    e = p - y
+    key = (
+        row_cell * (n_bins * n_bins) + _quantile_bin(e, n_bins) * n_bins + _quantile_bin(y, n_bins)
+    )
+    size = n_cells * n_bins * n_bins
+    count = np.bincount(key, minlength=size)
+    yc, pc = y - shift, p - shift
+    columns = [weight, weight * e, weight * e * e, weight * np.abs(e), weight * pc, weight * yc]
+    columns.append(columns[5] * yc)
+    sums = [np.bincount(key, weights=c, minlength=size) for c in columns]
+    # Second pass: deviations from the bin means, their products summed per cell.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_row = [np.where(count > 0, total_b / count, 0.0) for total_b in sums]
+    deviations = [c - mean_b[key] for c, mean_b in zip(columns, per_row, strict=True)]
+    k = len(columns)
+    scatter = np.zeros((n_cells, k, k))
+    for i in range(k):
+        for j in range(i, k):
+            s_ij = np.bincount(row_cell, weights=deviations[i] * deviations[j], minlength=n_cells)
+            scatter[:, i, j] = scatter[:, j, i] = s_ij
+    del deviations, per_row
+    moments = (
+        np.stack(sums, axis=-1)
+        .reshape(n_cells, n_bins * n_bins, len(REGRESSION_MOMENTS))
+        .astype(np.float64)
+    )
+    # Centred y_true moments per cell, in two passes (numerically stable R²).
+    cell_w = np.bincount(row_cell, weights=weight, minlength=n_cells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y_mean = np.bincount(row_cell, weights=weight * y, minlength=n_cells) / cell_w
+    y_mean = np.where(cell_w > 0, y_mean, shift)
+    d = y - y_mean[row_cell]
+    y_m2 = np.bincount(row_cell, weights=weight * d * d, minlength=n_cells)
+    y_any = np.zeros(n_cells)
+    y_any[row_cell] = y  # some value of each cell (the last written)
+    y_varies = np.bincount(row_cell, weights=y != y_any[row_cell], minlength=n_cells) > 0
+    missing_columns, missing_count = _missing_counts(data, row_cell, n_cells)
+    return CellStatistics(
+        features=tuple(f.name for f in data.features),
+        categories=tuple(f.categories for f in data.features),
+        cells=codes,
+        confusion_count=np.zeros((n_cells, 0), dtype=np.int64),
+        confusion_weight=np.zeros((n_cells, 0), dtype=np.float64),
+        missing_columns=missing_columns,
+        missing_count=missing_count,
+        scores=None,
+        weighted=w is not None,
+        regression=RegressionMoments(
+            count=count.reshape(n_cells, n_bins * n_bins).astype(np.int64),
+            moments=moments,
+            shift=shift,
+            y_mean=y_mean.astype(np.float64),
+            y_m2=y_m2.astype(np.float64),
+            y_any=y_any,
+            y_varies=y_varies,
+            within_scatter=scatter,
+        ),
     )

@@ -7,6 +7,7 @@ with an explicit category list (missing values are their own category, never dro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any
@@ -37,14 +38,15 @@ class EncodedFeature:
 class PreparedData:
     """Validated, encoded input: what the counting step consumes."""
 
-    y_true: npt.NDArray[np.int8]
-    y_pred: npt.NDArray[np.int8]
+    y_true: npt.NDArray[Any]  # int8 0/1 for classification, float64 for regression
+    y_pred: npt.NDArray[Any]
     y_score: npt.NDArray[np.float64] | None
     sample_weight: npt.NDArray[np.float64] | None
     features: tuple[EncodedFeature, ...]
     pos_label: str
     labels: tuple[str, str]
     missing: Mapping[str, npt.NDArray[np.bool_]]
+    task: str = "binary_classification"
 
     @property
     def n_rows(self) -> int:
@@ -69,19 +71,70 @@ def _is_numeric(series: pd.Series) -> bool:
     )
 
 
-def _normalise_labels(series: pd.Series) -> pd.Series:
-    """Labels as comparable values: numbers as numbers, booleans as 0/1, everything else as str."""
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("int8")
-    if pd.api.types.is_integer_dtype(series.dtype):
-        return series  # compares equal to float labels; no 8-byte copy of a large column
-    if _is_numeric(series):
-        return series.astype("float64")
-    as_str = series.astype("string")
-    numeric = pd.to_numeric(as_str, errors="coerce")
-    if bool(numeric.notna().all()):
-        return numeric.astype("float64")
-    return as_str
+@dataclass
+class _LabelColumn:
+    """A label column as distinct normalised values and, per row, which one it holds.
+
+    Integer and boolean columns keep their values (``raw``); any other column is factorized
+    once, so text labels are parsed per distinct value rather than per row.
+    """
+
+    name: str
+    values: list[Any]  # the normalised label of each code (or the distinct ints of ``raw``)
+    codes: npt.NDArray[np.intp] | None
+    raw: npt.NDArray[Any] | None
+    numeric: bool
+
+    @classmethod
+    def of(cls, series: pd.Series) -> _LabelColumn:
+        name = str(series.name)
+        if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+            raw = series.to_numpy()
+            raw = raw.astype(np.int8) if raw.dtype == np.bool_ else raw
+            return cls(name, _distinct(raw), None, raw, True)
+        codes, uniques = pd.factorize(series)
+        if _is_numeric(series):
+            return cls(name, [float(u) for u in uniques], codes, None, True)
+        text = [str(u) for u in uniques]
+        try:
+            numbers = [float(t) for t in text]
+        except ValueError:
+            return cls(name, text, codes, None, False)
+        if all(math.isfinite(x) for x in numbers):
+            return cls(name, numbers, codes, None, True)
+        return cls(name, text, codes, None, False)
+
+    def as_text(self) -> None:
+        """Compare as text (the other column holds text labels)."""
+        self.values = [_format_label(v) for v in self.values]
+        if self.raw is not None:  # ints: text values per distinct int, looked up per row
+            lo = int(self.raw.min())
+            self.codes = (self.raw.astype(np.int64) - lo).astype(np.intp)
+            self.values = [_format_label(lo + k) for k in range(int(self.raw.max()) - lo + 1)]
+            self.raw = None
+        self.numeric = False
+
+    def distinct(self) -> list[Any]:
+        if self.raw is not None:
+            return self.values
+        present = (
+            self.values
+            if self.codes is None
+            else [
+                self.values[k]
+                for k in np.flatnonzero(np.bincount(self.codes, minlength=len(self.values)))
+            ]
+        )
+        return sorted(set(present))
+
+    def is_label(self, label: Any) -> npt.NDArray[np.int8]:
+        if self.raw is not None:
+            hits: npt.NDArray[np.int8] = (self.raw == label).astype(np.int8)
+            return hits
+        assert self.codes is not None
+        lookup = np.array([v == label for v in self.values], dtype=np.int8)
+        out: npt.NDArray[np.int8] = lookup[self.codes]
+        return out
 
 
 def _format_label(value: Any) -> str:
@@ -120,21 +173,20 @@ def _binary_labels(
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8], str, tuple[str, str]]:
     _check_present(y_true, "y_true", describe_row)
     _check_present(y_pred, "y_pred", describe_row)
-    t = _normalise_labels(y_true)
-    p = _normalise_labels(y_pred)
-    if pd.api.types.is_numeric_dtype(t.dtype) != pd.api.types.is_numeric_dtype(p.dtype):
-        # One column is numeric, the other text: compare both as text.
-        t = t.map(_format_label).astype("string") if _is_numeric(t) else t
-        p = p.map(_format_label).astype("string") if _is_numeric(p) else p
+    t, p = _LabelColumn.of(y_true), _LabelColumn.of(y_pred)
+    if t.numeric != p.numeric:  # one column is numeric, the other text: compare as text
+        for column in (t, p):
+            if column.numeric:
+                column.as_text()
     distinct = {}
-    for series, role in ((t, "y_true"), (p, "y_pred")):
-        values = _distinct(series.to_numpy())
+    for column, role in ((t, "y_true"), (p, "y_pred")):
+        values = column.distinct()
         distinct[role] = values
         if len(values) > 2:
             shown = _label_repr([_format_label(v) for v in values[:10]])
             more = f" (showing 10 of {len(values)})" if len(values) > 10 else ""
             raise DataValidationError(
-                f"Column '{series.name}' ({role}) must be binary: expected at most 2 distinct "
+                f"Column '{column.name}' ({role}) must be binary: expected at most 2 distinct "
                 f"values, found {len(values)}: {shown}{more}."
             )
     union = sorted(set(distinct["y_true"]) | set(distinct["y_pred"]))
@@ -144,7 +196,7 @@ def _binary_labels(
             f"Columns '{y_true.name}' (y_true) and '{y_pred.name}' (y_pred) together must hold at "
             f"most 2 distinct labels, found {len(union)}: {shown_union}."
         )
-    numeric = pd.api.types.is_numeric_dtype(t.dtype)
+    numeric = t.numeric
     if pos_label is None:
         if numeric and set(union) <= {0.0, 1.0}:
             pos: Any = 1.0
@@ -169,8 +221,7 @@ def _binary_labels(
             )
     others = [v for v in union if v != pos]
     neg_label = _format_label(others[0]) if others else "(not " + _format_label(pos) + ")"
-    yt = (t.to_numpy() == pos).astype(np.int8)
-    yp = (p.to_numpy() == pos).astype(np.int8)
+    yt, yp = t.is_label(pos), p.is_label(pos)
     return yt, yp, _format_label(pos), (neg_label, _format_label(pos))
 
 
@@ -258,6 +309,7 @@ def prepare_data(
     score_type: str = "probability",
     max_categories: int = 50,
     describe_row: RowDescriber = _row,
+    task: str = "binary_classification",
 ) -> PreparedData:
     """Validate a predictions table once and encode it for counting.
 
@@ -266,7 +318,8 @@ def prepare_data(
     data : pandas.DataFrame
         One row per individual.
     y_true, y_pred : str
-        Columns holding the true and the predicted binary label.
+        Columns holding the true and the predicted binary label (for ``task="regression"``,
+        the true and the predicted value: finite numbers).
     sensitive_features : sequence of str
         Columns whose groups are compared. Missing values become the category ``"unknown"``.
     y_score, sample_weight : str, optional
@@ -279,6 +332,7 @@ def prepare_data(
         A sensitive feature with more distinct values is refused (likely an identifier).
     describe_row : callable
         Turns a 0-based row position into words for error messages (``"line 7 of x.csv"``).
+    task : {"binary_classification", "regression"}
 
     Returns
     -------
@@ -297,6 +351,16 @@ def prepare_data(
     >>> prepared.features[0].categories
     ('F', 'M', 'unknown')
     """
+    if task not in ("binary_classification", "regression"):
+        raise DataValidationError(
+            f"task must be 'binary_classification' or 'regression'; got {task!r}."
+        )
+    if task == "regression" and (y_score is not None or pos_label is not None):
+        given = "y_score" if y_score is not None else "pos_label"
+        raise DataValidationError(
+            f"{given} is for binary classification; a regression audit compares y_pred "
+            f"with y_true and takes no {given}."
+        )
     if score_type not in ("probability", "score"):
         raise DataValidationError(
             f"score_type must be 'probability' or 'score'; got {score_type!r}."
@@ -321,7 +385,14 @@ def prepare_data(
     duplicated = {f for f in sensitive_features if list(sensitive_features).count(f) > 1}
     if duplicated:
         raise DataValidationError(f"sensitive_features lists {sorted(duplicated)} more than once.")
-    yt, yp, pos, labels = _binary_labels(data[y_true], data[y_pred], pos_label, describe_row)
+    yt: npt.NDArray[Any]
+    yp: npt.NDArray[Any]
+    if task == "regression":
+        yt = _finite_column(data[y_true], "y_true", describe_row)
+        yp = _finite_column(data[y_pred], "y_pred", describe_row)
+        pos, labels = "", ("", "")
+    else:
+        yt, yp, pos, labels = _binary_labels(data[y_true], data[y_pred], pos_label, describe_row)
     score = None
     if y_score is not None:
         score = _finite_column(data[y_score], "y_score", describe_row)
@@ -353,7 +424,7 @@ def prepare_data(
         _encode_feature(data[f], max_categories, describe_row) for f in sensitive_features
     )
     missing = {str(c): data[c].isna().to_numpy() for c in data.columns}
-    return PreparedData(yt, yp, score, weight, features, pos, labels, missing)
+    return PreparedData(yt, yp, score, weight, features, pos, labels, missing, task)
 
 
 def check_same_length(named: Mapping[str, Sized | None]) -> None:

@@ -25,6 +25,10 @@ _GROUP_METRICS = (
     ("false_positive_rate", "FPR"),
     ("precision", "precision"),
     ("roc_auc", "AUC"),
+    ("mean_absolute_error", "MAE"),
+    ("root_mean_squared_error", "RMSE"),
+    ("mean_error", "mean error"),
+    ("r2_score", "R²"),
 )
 
 
@@ -45,10 +49,10 @@ def print_result(console: Console, result: AuditResult, *, groups: bool = True) 
     """Print the verdicts and per-group tables of ``result``."""
     d = result.data
     level = f"{result.options.confidence_level:.0%}"
+    task = "regression" if result.task == "regression" else f"positive label {d.pos_label!r}"
     console.print(
         f"[bold]Audit[/bold] {result.audit_id}  ·  {d.n_rows:,} rows from {d.source}  ·  "
-        f"positive label {d.pos_label!r}  ·  {result.options.n_boot} bootstrap replicates, "
-        f"{level} intervals"
+        f"{task}  ·  {result.options.n_boot} bootstrap replicates, {level} intervals"
     )
     if result.policy_name:
         console.print(

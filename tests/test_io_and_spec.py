@@ -189,11 +189,7 @@ def test_resolved_spec_round_trips(tmp_path: Path) -> None:
     again = parse_spec(
         {
             "data": {k: v for k, v in resolved["data"].items() if v is not None},
-            "audit": {
-                k: v
-                for k, v in resolved["audit"].items()
-                if k not in ("score_type", "max_categories")
-            },
+            "audit": resolved["audit"],  # data-carried options (score_type …) stay in data
             "policy": resolved["policy"],
         }
     )

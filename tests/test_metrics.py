@@ -23,6 +23,7 @@ import audit
 from audit import (
     CONFUSION_METRICS,
     METRIC_INFO,
+    REGRESSION_METRICS,
     SCORE_METRICS,
     AuditOptions,
     AuditResult,
@@ -144,7 +145,7 @@ def test_hand_tables_cover_every_confusion_metric() -> None:
     assert set(T1_EXPECTED) == set(CONFUSION_METRICS)
     assert set(T2_EXPECTED) == set(CONFUSION_METRICS)
     assert set(OVERALL_EXPECTED) == set(CONFUSION_METRICS)
-    assert set(METRIC_INFO) == set(CONFUSION_METRICS) | set(SCORE_METRICS)
+    assert set(METRIC_INFO) == set(CONFUSION_METRICS) | set(SCORE_METRICS) | set(REGRESSION_METRICS)
     assert len(CONFUSION_METRICS) == 14
 
 
@@ -251,6 +252,11 @@ def test_undefined_reasons_are_documented() -> None:
         "roc_auc": "the group lacks actual positives or actual negatives",
         "brier_score_loss": "the group is empty",
         "expected_calibration_error": "the group is empty",
+        "mean_absolute_error": "the group is empty",
+        "root_mean_squared_error": "the group is empty",
+        "mean_error": "the group is empty",
+        "mean_prediction": "the group is empty",
+        "r2_score": "y_true is constant in the group (or the group is empty)",
     }
     assert {k: v.undefined_when for k, v in METRIC_INFO.items()} == expected
 
