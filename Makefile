@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check audit lineage reports fairtrail app.py tests benchmarks scripts
+	$(BIN)/ruff check audit lineage reports fairtrail app.py tests benchmarks scripts examples
 
 types: $(STAMP)
 	$(BIN)/mypy

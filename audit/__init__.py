@@ -13,7 +13,7 @@ Examples
 [0.25, 0.75]
 """
 
-from audit._api import audit_predictions, run_audit
+from audit._api import AUDIT_STEPS, audit_predictions, run_audit
 from audit._bundle import read_bundle, verify_bundle, write_bundle
 from audit._engine import audit_statistics
 from audit._exceptions import (
@@ -40,6 +40,7 @@ from audit._statistics import CellStatistics, count_statistics
 from audit._validation import prepare_data
 
 __all__ = [
+    "AUDIT_STEPS",
     "CONFUSION_METRICS",
     "METRIC_INFO",
     "NAMED_CRITERIA",

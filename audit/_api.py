@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,10 +17,19 @@ from audit._spec import AuditSpec
 from audit._statistics import CellStatistics, count_statistics
 from audit._validation import PreparedData, check_same_length, prepare_data
 
-__all__ = ["audit_predictions", "run_audit"]
+__all__ = ["AUDIT_STEPS", "audit_predictions", "run_audit"]
 
 
-def run_audit(spec: AuditSpec, data: pd.DataFrame | None = None) -> AuditResult:
+#: The steps :func:`run_audit` reports to ``on_step``, in order ("read" only for a file).
+AUDIT_STEPS = ("read", "validate", "count", "bootstrap")
+
+
+def run_audit(
+    spec: AuditSpec,
+    data: pd.DataFrame | None = None,
+    *,
+    on_step: Callable[[str, str], None] | None = None,
+) -> AuditResult:
     """Run an audit as a spec describes it.
 
     Parameters
@@ -29,6 +38,9 @@ def run_audit(spec: AuditSpec, data: pd.DataFrame | None = None) -> AuditResult:
         From :func:`load_spec` or :func:`parse_spec`.
     data : pandas.DataFrame, optional
         The predictions table; read from ``spec.data.path`` when omitted.
+    on_step : callable, optional
+        Called as ``on_step(step, description)`` when each step of :data:`AUDIT_STEPS`
+        starts (for progress displays).
 
     Returns
     -------
@@ -53,11 +65,13 @@ def run_audit(spec: AuditSpec, data: pd.DataFrame | None = None) -> AuditResult:
     ('fail', 0.333)
     """
     d = spec.data
+    say = on_step or (lambda _step, _text: None)
     describe = None
     if data is None:
         path = spec.data_path()
         if path is None:
             raise SpecError(f"{spec.origin}: data.path is required when no DataFrame is given.")
+        say("read", f"Reading {path.name}")
         numbers = {
             c: role for c, role in ((d.y_score, "y_score"), (d.sample_weight, "sample_weight")) if c
         }
@@ -74,6 +88,7 @@ def run_audit(spec: AuditSpec, data: pd.DataFrame | None = None) -> AuditResult:
         source = d.path or str(path)  # as written in the spec: relative to the spec file
     else:
         source = "<DataFrame>"
+    say("validate", f"Validating {len(data):,} rows")
     prepared = prepare_data(
         data,
         y_true=d.y_true,
@@ -87,7 +102,9 @@ def run_audit(spec: AuditSpec, data: pd.DataFrame | None = None) -> AuditResult:
         task=spec.options.task,
         **({"describe_row": describe} if describe else {}),
     )
+    say("count", "Counting cell statistics")
     stats = _count(prepared, spec.options)
+    say("bootstrap", f"Bootstrapping ({spec.options.n_boot} replicates), disparities, verdicts")
     roles = {"y_true": d.y_true, "y_pred": d.y_pred}
     roles.update(
         {k: v for k, v in (("y_score", d.y_score), ("sample_weight", d.sample_weight)) if v}

@@ -6,13 +6,16 @@ confirmed (inconclusive), 2 a usage, spec, data or bundle error — printed as o
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fairtrail import __version__
 
@@ -34,6 +37,35 @@ def _console() -> Console:
     if not console.is_terminal:
         console = Console(highlight=False, width=132)
     return console
+
+
+@contextlib.contextmanager
+def _steps(total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar over ``total`` steps, on standard error; the callable starts a step.
+
+    On a terminal it redraws in place and disappears when done; elsewhere (CI logs, pipes)
+    nothing is printed.
+    """
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("Starting", total=total)
+        started = False
+
+        def step(text: str) -> None:
+            nonlocal started
+            if started:
+                progress.advance(task)
+            started = True
+            progress.update(task, description=text)
+
+        yield step
+        progress.update(task, completed=total)
 
 
 def _exit_code(status: str) -> int:
@@ -62,7 +94,7 @@ def run(spec: Path, out: Path | None, n_boot: int | None, seed: int | None, quie
     """Audit the predictions a TOML SPEC describes and write an audit bundle."""
     import dataclasses
 
-    from audit import FairtrailError, load_spec, run_audit, write_bundle
+    from audit import AUDIT_STEPS, FairtrailError, load_spec, run_audit, write_bundle
     from fairtrail._render import print_result
 
     console = _console()
@@ -74,9 +106,9 @@ def run(spec: Path, out: Path | None, n_boot: int | None, seed: int | None, quie
         if seed is not None:
             options = dataclasses.replace(options, random_state=seed)
         parsed = dataclasses.replace(parsed, options=options)
-        with console.status("Reading, counting and bootstrapping…"), warnings.catch_warnings():
+        with _steps(len(AUDIT_STEPS)) as step, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undefined metrics are listed in the result's notes
-            result = run_audit(parsed)
+            result = run_audit(parsed, on_step=lambda _name, text: step(text))
         target = out or spec.parent / f"audit-{result.audit_id[:12]}"
         write_bundle(
             result, target, spec=parsed.to_dict(), spec_text=spec.read_text(encoding="utf-8")
@@ -116,15 +148,13 @@ def demo(dataset: str, out: Path, n_boot: int, seed: int, quiet: bool) -> None:
     """
     from audit import FairtrailError
     from fairtrail._render import print_result
-    from fairtrail.demo import run_demo
+    from fairtrail.demo import DEMO_STEPS, run_demo
 
     console = _console()
     try:
-        with console.status("Starting…") as status, warnings.catch_warnings():
+        with _steps(DEMO_STEPS) as step, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run = run_demo(
-                dataset, out, n_boot=n_boot, seed=seed, on_step=lambda msg: status.update(msg + "…")
-            )
+            run = run_demo(dataset, out, n_boot=n_boot, seed=seed, on_step=step)
     except FairtrailError as exc:
         _fail(str(exc))
     except OSError as exc:

@@ -165,6 +165,10 @@ def _fit_predict(prepared: pd.DataFrame, ds: _DemoDataset, seed: int) -> tuple[p
     return predictions, float((predicted == y_test).mean())
 
 
+#: Steps the demo reports to ``on_step``: load, prepare, train, the audit's four, write.
+DEMO_STEPS = 8
+
+
 def run_demo(
     dataset: str = "adult",
     out: str | Path = "fairtrail-demo",
@@ -201,7 +205,6 @@ def run_demo(
     prepared, step = _drop_missing_step(raw, ds.sensitive)
     say("Training a logistic regression (sensitive columns excluded) and predicting the test split")
     predictions, accuracy = _fit_predict(prepared, ds, seed)
-    say("Auditing the predictions")
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -217,7 +220,7 @@ def run_demo(
         spec_path = Path(tmp) / "spec.toml"
         spec_path.write_text(spec_text, encoding="utf-8")
         spec = load_spec(spec_path)
-        result = run_audit(spec)
+        result = run_audit(spec, on_step=lambda _step, text: say(text))
         predictions_bytes = pq_path.read_bytes()
     say("Writing the audit bundle")
     buffer = io.StringIO()

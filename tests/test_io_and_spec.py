@@ -195,3 +195,18 @@ def test_resolved_spec_round_trips(tmp_path: Path) -> None:
     )
     assert again.options == spec.options
     assert again.policy == spec.policy
+
+
+def test_run_audit_reports_each_step_in_order(tmp_path: Path, predictions: pd.DataFrame) -> None:
+    from audit import AUDIT_STEPS
+
+    predictions.to_csv(tmp_path / "x.csv", index=False)
+    seen: list[tuple[str, str]] = []
+    spec = load_spec(write_spec(tmp_path, "x.csv"))
+    run_audit(spec, on_step=lambda step, text: seen.append((step, text)))
+    assert [s for s, _ in seen] == list(AUDIT_STEPS)
+    assert seen[0][1] == "Reading x.csv"
+    assert seen[-1][1].startswith("Bootstrapping (50 replicates)")
+    seen.clear()
+    run_audit(spec, pd.read_csv(tmp_path / "x.csv"), on_step=lambda s, t: seen.append((s, t)))
+    assert [s for s, _ in seen] == list(AUDIT_STEPS[1:])  # nothing to read

@@ -387,3 +387,32 @@ def test_difference_thresholds_of_errors_are_in_the_units_of_y() -> None:
         Threshold("mean_error_difference", -1.0)
     with pytest.raises(SpecError, match=r"must be in \[0, 1\]; got 2"):
         Threshold("true_positive_rate_difference", 2.0)
+
+
+def test_adult_hours_example_runs_and_matches_sklearn(tmp_path: Path) -> None:
+    # The README's regression example, end to end on the real data: the CLI's per-group MAE
+    # equals scikit-learn's on the predictions it audited.
+    example = Path(__file__).parents[1] / "examples" / "adult_hours"
+    sys.path.insert(0, str(example))
+    try:
+        from make_predictions import main as make_predictions
+    finally:
+        sys.path.remove(str(example))
+    predictions = pd.read_parquet(make_predictions(tmp_path))
+    (tmp_path / "audit.toml").write_text((example / "audit.toml").read_text())
+    out = subprocess.run(
+        [sys.executable, "-m", "fairtrail", "run", "audit.toml", "--out", "b", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    assert out.returncode in (0, 1), out.stderr
+    from audit import read_bundle
+
+    result = read_bundle(tmp_path / "b")
+    for g in result.attribute("sex").groups:
+        rows = predictions[predictions["sex"] == g.group]
+        want = mean_absolute_error(rows["hours"], rows["predicted_hours"])
+        assert g.metrics["mean_absolute_error"].value == pytest.approx(want, **TOL)
