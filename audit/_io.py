@@ -1,8 +1,8 @@
 """Read predictions tables from CSV or Parquet with explicit column types.
 
 Types come from the roles, never from guessing: labels and sensitive features are read as
-text, scores and weights as float64, every other column as text (only its missingness is
-used). A malformed CSV row is reported with its line number.
+dictionary-encoded text, scores and weights as float64, every other column as text (only its
+missingness is used). A malformed CSV row is reported with its line number.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ _CONVERSION = re.compile(
     re.S,
 )
 _PARSE = re.compile(r"CSV parse error: (?:Row #(\d+): )?(.*)", re.S)
+#: Text is read dictionary-encoded (a pandas categorical): labels and sensitive features have
+#: few distinct values, so this holds an int32 code per row instead of a string.
+_TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
 def infer_format(path: Path, declared: str | None = None) -> str:
@@ -97,15 +100,18 @@ def read_predictions(
                 f"'{path.name}' is not a readable Parquet file: {exc}"
             ) from None
         _check_columns(path, wanted, schema.names, number_columns, text_columns)
+        text = [n for n in schema.names if n not in number_columns]
         try:
-            table = pq.read_table(path)
+            # Text columns as dictionaries (pandas categoricals): a few distinct values per
+            # column is the normal case, and encoding then costs nothing downstream.
+            table = pq.read_table(path, read_dictionary=text)
         except (pa.ArrowException, OSError) as exc:
             raise DataValidationError(f"'{path.name}' could not be read: {exc}") from None
         frame = table.to_pandas()
         return frame, lambda i: f"row {i} of {path.name}"
     names = _csv_header(path)
     _check_columns(path, wanted, names, number_columns, text_columns)
-    types = {n: pa.string() for n in names}
+    types = {n: _TEXT for n in names}
     types.update({c: pa.float64() for c in number_columns})
     convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
     try:

@@ -11,6 +11,7 @@ Confusion bins are ordered ``(tn, fp, fn, tp)``: bin index ``2 * y_true + y_pred
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -178,52 +179,86 @@ class CellStatistics:
         return int(self.cells.shape[0])
 
 
+#: Rows counted at a time: temporaries stay at a few tens of MB whatever the table's size.
+CHUNK_ROWS = 1 << 21
+
+
+def _chunks(n: int, size: int) -> list[slice]:
+    return [slice(start, min(n, start + size)) for start in range(0, n, size)]
+
+
 def _cell_index(
-    data: PreparedData,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    data: PreparedData, chunk: int = CHUNK_ROWS
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
     """Map each row to a dense index of its observed cell; return (row_cell, cell_codes)."""
     sizes = [len(f.categories) for f in data.features]
     n_possible = int(np.prod(sizes, dtype=np.float64))
-    key = np.zeros(data.n_rows, dtype=np.int64)
-    for feature, size in zip(data.features, sizes, strict=True):
-        key *= size
-        key += feature.codes
+
+    def key(rows: slice) -> npt.NDArray[np.int64]:
+        out = np.zeros(rows.stop - rows.start, dtype=np.int64)
+        for feature, size in zip(data.features, sizes, strict=True):
+            out *= size
+            out += feature.codes[rows]
+        return out
+
+    parts = _chunks(data.n_rows, chunk)
     if n_possible <= 4 * max(data.n_rows, 1_000_000):
-        present = np.bincount(key, minlength=n_possible) > 0
+        present = np.zeros(n_possible, dtype=bool)
+        for rows in parts:
+            present[key(rows)] = True
         observed = np.flatnonzero(present)
-        dense = np.full(n_possible, -1, dtype=np.int64)
-        dense[observed] = np.arange(observed.size)
-        row_cell = dense[key]
+        dense = np.full(n_possible, -1, dtype=np.int32)
+        dense[observed] = np.arange(observed.size, dtype=np.int32)
+        row_cell = np.empty(data.n_rows, dtype=np.int32)
+        for rows in parts:
+            row_cell[rows] = dense[key(rows)]
     else:  # too many possible combinations for a lookup table: sort instead
-        observed, row_cell = np.unique(key, return_inverse=True)
+        observed, inverse = np.unique(key(slice(0, data.n_rows)), return_inverse=True)
+        row_cell = inverse.astype(np.int32)
     codes = np.empty((observed.size, len(sizes)), dtype=np.int64)
     rest = observed.copy()
     for j in range(len(sizes) - 1, -1, -1):
         codes[:, j] = rest % sizes[j]
         rest //= sizes[j]
-    return row_cell.astype(np.int64, copy=False), codes
+    return row_cell, codes
 
 
-def _score_bins(
-    score: npt.NDArray[np.float64], max_bins: int, probability: bool
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], bool, npt.NDArray[np.int64]]:
-    """Assign each score to a bin; return (row_bin, edges, exact, ece_bin_of_bin)."""
-    # Exact bins (one per distinct value) when there are few distinct values.
+@dataclass(frozen=True)
+class _ScoreBinning:
+    """How scores map to histogram bins: one bin per distinct value, or equal widths."""
+
+    edges: npt.NDArray[np.float64]
+    exact: bool
+    ece_bin: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64] | None  # the distinct values (exact bins)
+    lo: float = 0.0
+    width: float = 1.0
+
+    def index(self, score: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+        if self.values is not None:
+            return np.searchsorted(self.values, score).astype(np.intp)
+        n_bins = self.ece_bin.size
+        out: npt.NDArray[np.intp] = np.minimum(
+            ((score - self.lo) / self.width * n_bins).astype(np.intp), n_bins - 1
+        )
+        return out
+
+
+def _score_bins(score: npt.NDArray[np.float64], max_bins: int, probability: bool) -> _ScoreBinning:
+    """Choose the score bins: exact (one per distinct value) when there are few values."""
     sample = score if score.size <= 200_000 else score[:: max(1, score.size // 200_000)]
     if np.unique(sample).size <= max_bins:
         values = np.unique(score)
         if values.size <= max_bins:
-            row_bin = np.searchsorted(values, score).astype(np.int64)
             edges = np.append(values, values[-1])
             ece = np.minimum(np.floor(values * ECE_BINS), ECE_BINS - 1).astype(np.int64)
-            return row_bin, edges, True, np.clip(ece, 0, ECE_BINS - 1)
+            return _ScoreBinning(edges, True, np.clip(ece, 0, ECE_BINS - 1), values)
     n_bins = int(np.ceil(max_bins / ECE_BINS) * ECE_BINS)
     lo, hi = (0.0, 1.0) if probability else (float(score.min()), float(score.max()))
     width = (hi - lo) or 1.0
-    row_bin = np.minimum(((score - lo) / width * n_bins).astype(np.int64), n_bins - 1)
     edges = lo + width * np.arange(n_bins + 1) / n_bins
-    ece = np.arange(n_bins) * ECE_BINS // n_bins
-    return row_bin, edges, False, ece.astype(np.int64)
+    ece = (np.arange(n_bins) * ECE_BINS // n_bins).astype(np.int64)
+    return _ScoreBinning(edges, False, ece, None, lo, width)
 
 
 def count_statistics(
@@ -232,6 +267,7 @@ def count_statistics(
     score_bins: int = 10_000,
     probability: bool = True,
     regression_bins: int = 8,
+    chunk: int = CHUNK_ROWS,
 ) -> CellStatistics:
     """Count a validated table into per-cell sufficient statistics, in one pass.
 
@@ -248,6 +284,9 @@ def count_statistics(
     regression_bins : int, default 8
         Regression only: quantile bins of the residual and of ``y_true`` each (their product
         is the number of bootstrap bins per cell).
+    chunk : int, default CHUNK_ROWS
+        Rows counted at a time (bounds the memory of temporaries; the counts do not depend
+        on it).
 
     Returns
     -------
@@ -263,22 +302,25 @@ def count_statistics(
     >>> stats.confusion_count.tolist()  # rows: cells a, b; columns: tn, fp, fn, tp
     [[1, 0, 0, 1], [1, 0, 1, 0]]
     """
-    row_cell, codes = _cell_index(data)
+    row_cell, codes = _cell_index(data, chunk)
     n_cells = codes.shape[0]
     if data.task == "regression":
-        return _regression_statistics(data, row_cell, codes, regression_bins)
-    bin_index = row_cell * 4 + data.y_true.astype(np.int64) * 2 + data.y_pred
-    count = np.bincount(bin_index, minlength=n_cells * 4).reshape(n_cells, 4)
+        return _regression_statistics(data, row_cell.astype(np.int64), codes, regression_bins)
     w = data.sample_weight
-    weight = (
-        count.astype(np.float64)
-        if w is None
-        else np.bincount(bin_index, weights=w, minlength=n_cells * 4).reshape(n_cells, 4)
-    )
+    size = n_cells * 4
+    count = np.zeros(size, dtype=np.int64)
+    weight = np.zeros(size) if w is not None else None
+    for rows in _chunks(data.n_rows, chunk):
+        index = row_cell[rows].astype(np.intp) * 4 + data.y_true[rows] * 2 + data.y_pred[rows]
+        count += np.bincount(index, minlength=size)
+        if weight is not None and w is not None:
+            weight += np.bincount(index, weights=w[rows], minlength=size)
+    count = count.reshape(n_cells, 4)
+    weight = count.astype(np.float64) if weight is None else weight.reshape(n_cells, 4)
     missing_columns, missing_count = _missing_counts(data, row_cell, n_cells)
     scores = None
     if data.y_score is not None:
-        scores = _score_histogram(data, row_cell, n_cells, score_bins, probability)
+        scores = _score_histogram(data, row_cell, n_cells, score_bins, probability, chunk)
     return CellStatistics(
         features=tuple(f.name for f in data.features),
         categories=tuple(f.categories for f in data.features),
@@ -294,48 +336,55 @@ def count_statistics(
 
 def _score_histogram(
     data: PreparedData,
-    row_cell: npt.NDArray[np.int64],
+    row_cell: npt.NDArray[np.int32],
     n_cells: int,
     max_bins: int,
     probability: bool,
+    chunk: int,
 ) -> ScoreHistogram:
     score = data.y_score
     assert score is not None
-    row_bin, edges, exact, ece_bin = _score_bins(score, max_bins, probability)
-    n_bins = ece_bin.size
-    key = (row_cell * 2 + data.y_true) * n_bins + row_bin
+    binning = _score_bins(score, max_bins, probability)
+    n_bins = binning.ece_bin.size
     size = n_cells * 2 * n_bins
     shape = (n_cells, 2, n_bins)
     w = data.sample_weight
-    count = np.bincount(key, minlength=size)
-    weight = count.astype(np.float64) if w is None else np.bincount(key, weights=w, minlength=size)
-    ws = score if w is None else score * w
-    score_sum = np.bincount(key, weights=ws, minlength=size)
-    score_sumsq = np.bincount(key, weights=ws * score, minlength=size)
     median = float(np.median(score))
-    above = score > median
-    above_count = np.bincount(row_cell[above], minlength=n_cells)
-    above_weight = (
-        above_count.astype(np.float64)
-        if w is None
-        else np.bincount(row_cell[above], weights=w[above], minlength=n_cells)
-    )
+    count = np.zeros(size, dtype=np.int64)
+    weight, score_sum, score_sumsq = np.zeros(size), np.zeros(size), np.zeros(size)
+    above_count = np.zeros(n_cells, dtype=np.int64)
+    above_weight = np.zeros(n_cells)
+    for rows in _chunks(data.n_rows, chunk):
+        s, cell = score[rows], row_cell[rows]
+        key = (cell.astype(np.intp) * 2 + data.y_true[rows]) * n_bins + binning.index(s)
+        count += np.bincount(key, minlength=size)
+        ws = s if w is None else s * w[rows]
+        if w is not None:
+            weight += np.bincount(key, weights=w[rows], minlength=size)
+        score_sum += np.bincount(key, weights=ws, minlength=size)
+        score_sumsq += np.bincount(key, weights=ws * s, minlength=size)
+        above = s > median
+        above_count += np.bincount(cell[above], minlength=n_cells)
+        if w is not None:
+            above_weight += np.bincount(cell[above], weights=w[rows][above], minlength=n_cells)
+    if w is None:
+        weight, above_weight = count.astype(np.float64), above_count.astype(np.float64)
     return ScoreHistogram(
-        edges=edges,
-        exact=exact,
-        count=count.reshape(shape).astype(np.int64),
-        weight=weight.reshape(shape).astype(np.float64),
-        score_sum=score_sum.reshape(shape).astype(np.float64),
-        score_sumsq=score_sumsq.reshape(shape).astype(np.float64),
-        ece_bin=ece_bin,
+        edges=binning.edges,
+        exact=binning.exact,
+        count=count.reshape(shape),
+        weight=weight.reshape(shape),
+        score_sum=score_sum.reshape(shape),
+        score_sumsq=score_sumsq.reshape(shape),
+        ece_bin=binning.ece_bin,
         median=median,
-        above_median_count=above_count.astype(np.int64),
-        above_median_weight=above_weight.astype(np.float64),
+        above_median_count=above_count,
+        above_median_weight=above_weight,
     )
 
 
 def _missing_counts(
-    data: PreparedData, row_cell: npt.NDArray[np.int64], n_cells: int
+    data: PreparedData, row_cell: npt.NDArray[np.signedinteger[Any]], n_cells: int
 ) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
     columns = tuple(data.missing)
     out = np.zeros((n_cells, len(columns)), dtype=np.int64)

@@ -92,7 +92,7 @@ class _LabelColumn:
             raw = series.to_numpy()
             raw = raw.astype(np.int8) if raw.dtype == np.bool_ else raw
             return cls(name, _distinct(raw), None, raw, True)
-        codes, uniques = pd.factorize(series)
+        codes, uniques = _factorize(series)
         if _is_numeric(series):
             return cls(name, [float(u) for u in uniques], codes, None, True)
         text = [str(u) for u in uniques]
@@ -256,6 +256,25 @@ def _finite_column(
     return values
 
 
+def _factorize(series: pd.Series) -> tuple[npt.NDArray[np.intp], list[Any]]:
+    """Codes (missing → −1) and the distinct values, as ``pd.factorize`` gives them.
+
+    A categorical column (as files are read) already holds codes: they are used as they
+    are, with categories that no row uses dropped.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy().astype(np.intp)
+        categories = list(series.cat.categories)
+        used = np.bincount(codes + 1, minlength=len(categories) + 1)[1:] > 0
+        if used.all():
+            return codes, categories
+        remap = np.full(len(categories) + 1, -1, dtype=np.intp)  # index 0 ← missing (−1)
+        remap[1:][used] = np.arange(int(used.sum()))
+        return remap[codes + 1], [c for c, u in zip(categories, used, strict=True) if u]
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes, list(uniques)
+
+
 def _encode_feature(
     series: pd.Series, max_categories: int, describe_row: RowDescriber
 ) -> EncodedFeature:
@@ -268,17 +287,17 @@ def _encode_feature(
         )
     # Factorize the raw values once, then format and strip only the distinct values (values
     # that become equal, such as "Male" and " Male", merge into one category).
-    raw_codes, raw_uniques = pd.factorize(series, use_na_sentinel=True)
+    raw_codes, raw_uniques = _factorize(series)
     if len(raw_uniques) > 100 * max_categories:  # an ID column: do not format millions
         raise DataValidationError(
             f"Sensitive feature '{name}' has {len(raw_uniques)} distinct values, more than "
             f"max_categories={max_categories}; it looks like an identifier or a continuous "
             "column. Bin it (for example into age bands) or raise max_categories."
         )
-    if pd.api.types.is_float_dtype(series.dtype):
-        labels = [_format_label(float(u)) for u in raw_uniques]
-    else:
-        labels = [str(u).strip() for u in pd.Series(raw_uniques).astype("string")]
+    labels = [
+        _format_label(float(u)) if isinstance(u, float | np.floating) else str(u).strip()
+        for u in raw_uniques
+    ]
     categories = sorted(set(labels))
     position = {label: k for k, label in enumerate(categories)}
     remap = [position[label] for label in labels]

@@ -16,6 +16,7 @@ from fractions import Fraction as F
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
@@ -1045,3 +1046,49 @@ def test_disparity_values_match_group_values() -> None:
         values = [groups[g].metrics[name].value for g in d.groups_compared]
         assert d.estimate.value == pytest.approx(max(values) - min(values), **EXACT), name
         assert q.estimate.value == pytest.approx(min(values) / max(values), **EXACT), name
+
+
+def test_counting_in_chunks_gives_the_same_statistics() -> None:
+    # The counting step works through the rows in chunks; the statistics must not depend on
+    # the chunk size (here 7 rows, so chunks split cells, labels and score bins).
+    from audit._statistics import count_statistics
+    from audit._validation import prepare_data
+
+    rng = np.random.default_rng(5)
+    n = 500
+    df = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, n),
+            "p": rng.integers(0, 2, n),
+            "s": rng.random(n).round(3),
+            "w": rng.uniform(0.5, 2.0, n),
+            "g": rng.choice(["a", "b", None], n),
+            "h": rng.choice(["x", "y"], n),
+        }
+    )
+    prepared = prepare_data(
+        df, y_true="y", y_pred="p", y_score="s", sample_weight="w", sensitive_features=["g", "h"]
+    )
+    whole = count_statistics(prepared, chunk=n)
+    chunked = count_statistics(prepared, chunk=7)
+    assert whole.scores is not None
+    assert chunked.scores is not None
+    np.testing.assert_array_equal(whole.cells, chunked.cells)
+    np.testing.assert_array_equal(whole.confusion_count, chunked.confusion_count)
+    np.testing.assert_allclose(whole.confusion_weight, chunked.confusion_weight, rtol=1e-13)
+    np.testing.assert_array_equal(whole.scores.count, chunked.scores.count)
+    for field in ("weight", "score_sum", "score_sumsq", "above_median_weight"):
+        np.testing.assert_allclose(
+            getattr(whole.scores, field), getattr(chunked.scores, field), rtol=1e-12, atol=1e-12
+        )
+    np.testing.assert_array_equal(
+        whole.scores.above_median_count, chunked.scores.above_median_count
+    )
+    np.testing.assert_array_equal(whole.missing_count, chunked.missing_count)
+    # and the confusion counts by brute force over the rows
+    for cell, counts in zip(whole.cells, whole.confusion_count, strict=True):
+        g = prepared.features[0].categories[cell[0]]
+        h = prepared.features[1].categories[cell[1]]
+        rows = df[(df["g"].fillna("unknown") == g) & (df["h"] == h)]
+        want = [((rows["y"] == t) & (rows["p"] == q)).sum() for t in (0, 1) for q in (0, 1)]
+        assert counts.tolist() == want

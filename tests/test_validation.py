@@ -247,3 +247,26 @@ def test_binary_labels_of_any_integer_dtype(dtype: str) -> None:
     out = prep(frame(y=pd.array([0, 1, 1, 0], dtype=dtype), p=pd.array([0, 1, 0, 0], dtype=dtype)))
     assert out.y_true.tolist() == [0, 1, 1, 0]  # type: ignore[attr-defined]
     assert out.y_pred.tolist() == [0, 1, 0, 0]  # type: ignore[attr-defined]
+
+
+def test_categorical_sensitive_column_drops_unused_categories() -> None:
+    # Files are read as categoricals; a DataFrame's categorical may declare categories that
+    # no row has. They are not groups.
+    g = pd.Categorical(["b", None, "b", "a"], categories=["z", "b", "a", "unused"])
+    out = prep(frame(g=g))
+    feature = out.features[0]  # type: ignore[attr-defined]
+    assert feature.categories == ("a", "b", "unknown")
+    assert feature.codes.tolist() == [1, 2, 1, 0]
+
+
+def test_categorical_numeric_sensitive_values_are_named_like_numbers() -> None:
+    out = prep(frame(g=pd.Categorical([2.0, 1.0, 2.5, 1.0])))
+    assert out.features[0].categories == ("1", "2", "2.5")  # type: ignore[attr-defined]
+
+
+def test_categorical_labels() -> None:
+    y = pd.Categorical(["no", "yes", "yes", "no"])
+    p = pd.Categorical(["no", "yes", "no", "no"], categories=["no", "yes", "maybe"])
+    out = prep(frame(y=y, p=p), pos_label="yes")
+    assert out.y_true.tolist() == [0, 1, 1, 0]  # type: ignore[attr-defined]
+    assert out.y_pred.tolist() == [0, 1, 0, 0]  # type: ignore[attr-defined]
