@@ -878,22 +878,20 @@ def _four_fifths(
     if not usable.any():
         return ()
     ref = int(np.flatnonzero(usable)[np.argmax(rate[usable])])
+    tests = []
+    for g in range(len(a.labels)):
+        if g == ref:
+            tests.append((math.nan, math.nan, math.nan, math.nan))
+            continue
+        x1, n1, x2, n2 = int(selected[g]), int(count[g]), int(selected[ref]), int(count[ref])
+        z, p_z = _ztest(x1, n1, x2, n2)
+        p_f = float(sps.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue)
+        tests.append((z, p_z, p_f, p_f if _min_expected(x1, n1, x2, n2) < 5 else p_z))
+    q = benjamini_hochberg(np.array([t[3] for t in tests]))
     rows = []
     for g, label in enumerate(a.labels):
+        z, p_z, p_f, p = tests[g]
         ratio = rate[g] / rate[ref] if rate[ref] > 0 else math.nan
-        if g == ref:
-            z = p_z = p_f = math.nan
-        else:
-            z, p_z = _ztest(int(selected[g]), int(count[g]), int(selected[ref]), int(count[ref]))
-            table = [
-                [int(selected[g]), int(count[g] - selected[g])],
-                [int(selected[ref]), int(count[ref] - selected[ref])],
-            ]
-            p_f = float(sps.fisher_exact(table).pvalue)
-        expected_small = (
-            _min_expected(int(selected[g]), int(count[g]), int(selected[ref]), int(count[ref])) < 5
-        )
-        p = p_f if expected_small else p_z
         rows.append(
             FourFifthsRow(
                 group=label,
@@ -906,11 +904,35 @@ def _four_fifths(
                 z_statistic=float(z),
                 z_p_value=float(p_z),
                 fisher_p_value=float(p_f),
-                significant=bool(not math.isnan(p) and p < options.significance_level),
+                p_value=float(p),
+                q_value=float(q[g]),
+                significant=bool(q[g] < options.significance_level),
                 eligible=bool(usable[g]),
             )
         )
     return tuple(rows)
+
+
+def benjamini_hochberg(p: FloatArray) -> FloatArray:
+    """Benjamini–Hochberg adjusted p-values (q-values); NaN entries are not tests.
+
+    Declaring significant every test with ``q < α`` controls the false discovery rate at α
+    (for independent or positively dependent tests).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> benjamini_hochberg(np.array([0.01, np.nan, 0.04, 0.03])).round(3).tolist()
+    [0.03, nan, 0.04, 0.04]
+    """
+    q = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    if tested.size:
+        order = tested[np.argsort(p[tested], kind="stable")]
+        m = order.size
+        scaled = p[order] * m / np.arange(1, m + 1)
+        q[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    return q
 
 
 def _min_expected(x1: int, n1: int, x2: int, n2: int) -> float:

@@ -97,7 +97,14 @@ class Disparity:
 
 @dataclass(frozen=True)
 class FourFifthsRow:
-    """EEOC four-fifths check of one group against the highest-selection-rate group."""
+    """EEOC four-fifths check of one group against the highest-selection-rate group.
+
+    ``p_value`` is the test that applies: Fisher's exact test when an expected count of the
+    2×2 table is below 5, the pooled two-proportion z-test otherwise. ``q_value`` adjusts it
+    for the several groups of the attribute tested at once (Benjamini–Hochberg), and
+    ``significant`` means ``q_value < significance_level``: the false discovery rate among
+    the groups declared significant is controlled.
+    """
 
     group: str
     count: int
@@ -109,6 +116,8 @@ class FourFifthsRow:
     z_statistic: float
     z_p_value: float
     fisher_p_value: float
+    p_value: float
+    q_value: float
     significant: bool
     eligible: bool
 

@@ -144,6 +144,7 @@ class TestFourFifths:
         # z p = 0.045 < 0.05 -> significant, although Fisher's p = 0.0515 is not.
         f = four_fifths["F"]
         assert f.fisher_p_value > 0.05 > f.z_p_value
+        assert f.p_value == f.z_p_value
         assert f.significant is True
 
     def test_significant_uses_fisher_for_small_expected_counts(self) -> None:
@@ -172,7 +173,42 @@ class TestFourFifths:
         # X vs M: expected non-selected in X = 10·49/110 = 4.45 < 5 -> Fisher decides.
         x = four_fifths["X"]
         p_fisher = sps.fisher_exact([[1, 9], [60, 40]]).pvalue
-        assert x.significant is bool(p_fisher < 0.05)
+        assert x.p_value == pytest.approx(p_fisher, rel=1e-12)
+        assert x.significant is bool(x.q_value < 0.05)
+
+    def test_q_values_are_benjamini_hochberg_over_the_compared_groups(
+        self, four_fifths: dict[str, FourFifthsRow]
+    ) -> None:
+        # Three groups are compared with M: F (z-test), X and unknown (Fisher or z by their
+        # expected counts). BH by its definition: q_i = min over p_j ≥ p_i of p_j · m / rank_j.
+        tested = {g: r.p_value for g, r in four_fifths.items() if g != "M"}
+        assert len(tested) == 3
+        ranked = sorted(tested.values())
+        for g, p in tested.items():
+            want = min(min(1.0, q * 3 / (ranked.index(q) + 1)) for q in ranked if q >= p)
+            assert four_fifths[g].q_value == pytest.approx(want, rel=1e-12), g
+            assert four_fifths[g].significant is (want < 0.05)
+        assert math.isnan(four_fifths["M"].q_value)
+
+    def test_a_group_significant_alone_is_not_significant_among_several(self) -> None:
+        # M selects 250 of 500; A, B and C select 209, 218 and 230 of 500. One at a time,
+        # B differs from M at p ≈ 0.04 < 0.05. Tested together with A and C (p ≈ 0.01 and
+        # 0.2), its BH q-value is p · 3/2 ≈ 0.06: not significant at a 5 % false discovery
+        # rate.
+        def counts(selected: int) -> Counts:
+            return (250 - selected // 2, selected // 2, 250 - (selected - selected // 2),
+                    selected - selected // 2)  # fmt: skip
+
+        df = build({"M": counts(250), "A": counts(209), "B": counts(218), "C": counts(230)})
+        rows = by_group(audit(df).attribute("sex").four_fifths)
+        p = {g: pooled_z(rows[g].selected, 500, 250, 500)[1] for g in "ABC"}
+        assert p["A"] < 0.05 / 3
+        assert 0.05 / 1.5 < p["B"] < 0.05
+        assert p["C"] > 0.1
+        assert rows["B"].p_value == pytest.approx(p["B"], rel=1e-12)
+        assert rows["B"].q_value == pytest.approx(p["B"] * 3 / 2, rel=1e-12)
+        assert rows["B"].significant is False
+        assert rows["A"].significant is True
 
     def test_ratio_of_exactly_four_fifths_is_not_flagged(self) -> None:
         #   M: 50 of 100 selected (0.5); F: 40 of 100 (0.4, ratio 0.8 exactly);
