@@ -13,9 +13,11 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "boundary_interval",
     "percentile_interval",
     "resample_bins",
     "simultaneous_interval",
+    "widen_at_boundary",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -198,3 +200,71 @@ def simultaneous_interval(
     lower[usable] = estimate[usable] - q * se[usable]
     upper[usable] = estimate[usable] + q * se[usable]
     return lower, upper, q
+
+
+def boundary_interval(
+    value: FloatArray, trials: npt.NDArray[np.int64], level: float
+) -> tuple[FloatArray, FloatArray]:
+    """Clopper–Pearson bounds for proportions estimated at exactly 0 or 1.
+
+    A bootstrap cannot see past an observed 0 % or 100 %: every replicate repeats it, and the
+    interval collapses to a point (30 of 30 actual positives found gives TPR 1 "[1, 1]").
+    The exact binomial interval does not: for 30 of 30 at 95 % it is [0.884, 1].
+
+    Parameters
+    ----------
+    value : ndarray
+        Estimated proportions.
+    trials : ndarray of int
+        The rows each proportion rests on (its support).
+    level : float
+
+    Returns
+    -------
+    lower, upper : ndarray
+        The exact bounds where ``value`` is 0 or 1 and ``trials`` > 0; NaN elsewhere.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lo, hi = boundary_interval(np.array([1.0, 0.0, 0.5]), np.array([30, 10, 8]), 0.95)
+    >>> [round(float(x), 3) for x in (lo[0], hi[0], lo[1], hi[1])], bool(np.isnan(lo[2]))
+    ([0.884, 1.0, 0.0, 0.308], True)
+    """
+    from scipy.stats import beta
+
+    alpha = 1.0 - level
+    n = np.asarray(trials, dtype=np.float64)
+    edge = ((value == 0.0) | (value == 1.0)) & (n > 0)
+    lower = np.full(np.shape(value), np.nan)
+    upper = np.full(np.shape(value), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zero = edge & (value == 0.0)
+        one = edge & (value == 1.0)
+        lower[zero], upper[zero] = 0.0, beta.ppf(1 - alpha / 2, 1, n[zero])
+        lower[one], upper[one] = beta.ppf(alpha / 2, n[one], 1), 1.0
+    return lower, upper
+
+
+def widen_at_boundary(
+    lower: FloatArray,
+    upper: FloatArray,
+    value: FloatArray,
+    trials: npt.NDArray[np.int64],
+    level: float,
+) -> tuple[FloatArray, FloatArray]:
+    """``lower``/``upper`` widened to :func:`boundary_interval` where a proportion is 0 or 1.
+
+    Bounds that are NaN (no bootstrap, or too many undefined replicates) stay NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lo, hi = widen_at_boundary(np.array([1.0]), np.array([1.0]), np.array([1.0]),
+    ...                            np.array([30]), 0.95)
+    >>> round(float(lo[0]), 3), float(hi[0])
+    (0.884, 1.0)
+    """
+    b_lo, b_hi = boundary_interval(value, trials, level)
+    edge = ~np.isnan(b_lo) & ~np.isnan(lower) & ~np.isnan(upper)  # no interval: none made
+    return np.where(edge, np.fmin(lower, b_lo), lower), np.where(edge, np.fmax(upper, b_hi), upper)

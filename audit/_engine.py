@@ -19,11 +19,17 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from audit._bootstrap import percentile_interval, resample_bins, simultaneous_interval
+from audit._bootstrap import (
+    percentile_interval,
+    resample_bins,
+    simultaneous_interval,
+    widen_at_boundary,
+)
 from audit._exceptions import SpecError, UndefinedMetricWarning
 from audit._metrics import (
     CONFUSION_METRICS,
     METRIC_INFO,
+    PROPORTION_METRICS,
     REGRESSION_METRICS,
     SCORE_METRICS,
     SUPPORT_NAME,
@@ -72,6 +78,15 @@ class _Metric:
     overall: float
     overall_replicates: FloatArray  # (n_boot,)
     unit_interval: bool = True  # values lie in [0, 1] (rates, AUC …), not errors in y units
+    proportion: bool = False  # successes / support: exact bounds at an estimate of 0 or 1
+
+    def widen(
+        self, lower: FloatArray, upper: FloatArray, level: float, groups: npt.NDArray[np.intp]
+    ) -> tuple[FloatArray, FloatArray]:
+        """Bounds of ``groups`` widened to exact binomial bounds where the rate is 0 or 1."""
+        if not self.proportion:
+            return lower, upper
+        return widen_at_boundary(lower, upper, self.values[groups], self.support[groups], level)
 
 
 @dataclass
@@ -250,6 +265,12 @@ def _simultaneous_bounds(
     if reps.shape[0] < 2 or reps.shape[1] == 0:
         return {"difference": nan, "ratio": nan}
     lo_all, hi_all, _ = simultaneous_interval(reps, np.concatenate(estimates), level)
+    share = 1.0 - (1.0 - level) / reps.shape[1]  # Bonferroni share for rates at 0 or 1
+    for k, m in enumerate(metrics):
+        cols = np.array([j for j, (kk, g) in enumerate(owners) if kk == k and g >= 0], np.intp)
+        groups = np.array([owners[j][1] for j in cols], dtype=np.intp)
+        if cols.size:
+            lo_all[cols], hi_all[cols] = m.widen(lo_all[cols], hi_all[cols], share, groups)
     if all(m.unit_interval for m in metrics):
         lo_all, hi_all = np.clip(lo_all, 0.0, 1.0), np.clip(hi_all, 0.0, 1.0)
     diffs, ratios = [], []
@@ -461,6 +482,7 @@ def compute_audit(
                 overall=overall_values[name],
                 overall_replicates=overall_reps[name],
                 unit_interval=name not in REGRESSION_METRICS,
+                proportion=name in PROPORTION_METRICS,
             )
             for name in metric_names
         }
@@ -479,8 +501,16 @@ def compute_audit(
         work.append(attr)
 
     overall = {}
+    overall_support = (
+        confusion_support(stats.confusion_count.sum(axis=0, keepdims=True))
+        if stats.regression is None
+        else {}
+    )
     for name in metric_names:
         lo, hi, bad = percentile_interval(overall_reps[name][:, None], level)
+        if name in PROPORTION_METRICS:
+            point = np.array([overall_values[name]])
+            lo, hi = widen_at_boundary(lo, hi, point, overall_support[name], level)
         overall[name] = _estimate(
             overall_values[name], lo[0], hi[0], int(bad[0]), _overall_reason(name, probability)
         )
@@ -720,13 +750,15 @@ def _attribute_result(
     disparities = []
     for name, m in a.metrics.items():
         lo, hi, bad = percentile_interval(m.replicates, level)
+        lo, hi = m.widen(lo, hi, level, np.arange(n_groups))
         s_lo = np.full(n_groups, np.nan)
         s_hi = np.full(n_groups, np.nan)
         if m.eligible.any() and m.replicates.shape[0] > 1:
-            sl, sh, _ = simultaneous_interval(
-                m.replicates[:, m.eligible], m.values[m.eligible], level
-            )
-            s_lo[m.eligible], s_hi[m.eligible] = sl, sh
+            family = np.flatnonzero(m.eligible)
+            sl, sh, _ = simultaneous_interval(m.replicates[:, family], m.values[family], level)
+            # Bonferroni share of the family's error for each rate stuck at 0 or 1
+            sl, sh = m.widen(sl, sh, 1.0 - (1.0 - level) / family.size, family)
+            s_lo[family], s_hi[family] = sl, sh
         for g in range(n_groups):
             reason = _group_reason(name, probability) if math.isnan(m.values[g]) else None
             per_group[g][name] = _estimate(

@@ -18,6 +18,7 @@ from audit._statistics import ECE_BINS
 __all__ = [
     "CONFUSION_METRICS",
     "METRIC_INFO",
+    "PROPORTION_METRICS",
     "REGRESSION_METRICS",
     "SCORE_METRICS",
     "MetricInfo",
@@ -186,6 +187,10 @@ _REGRESSION_INFO = (
         True,
     ),
 )
+
+#: Metrics that are proportions of their support (successes / trials): their intervals are
+#: widened to the exact binomial bounds where an estimate is exactly 0 or 1.
+PROPORTION_METRICS: tuple[str, ...] = tuple(r.info.name for r in _RATES)
 
 #: The regression metrics, in display order.
 REGRESSION_METRICS: tuple[str, ...] = tuple(i.name for i in _REGRESSION_INFO)

@@ -640,8 +640,10 @@ def test_undefined_replicates_in_an_audit() -> None:
         assert abs(e.n_undefined_replicates - n_boot * p) <= Z_TOL * math.sqrt(n_boot * p * (1 - p))
     assert tpr.value == 1.0
     assert bal.value == 1.0
-    # TPR of c is 1 in every replicate where it is defined (c's only positive is a TP)
-    assert tpr.lower == 1.0
+    # TPR of c is 1 in every replicate where it is defined (c's only positive is a TP), so
+    # the bootstrap alone says [1, 1]. The reported interval is the exact binomial one for
+    # 1 success in 1 trial: [(α/2)^(1/1), 1] = [0.025, 1].
+    assert tpr.lower == pytest.approx(0.025, abs=1e-12)
     assert tpr.upper == 1.0
     assert bal.n_undefined_replicates > n_boot // 2
     assert math.isnan(bal.lower)
@@ -655,3 +657,66 @@ def test_undefined_replicates_in_an_audit() -> None:
     m = rates_by_hand(w[:, stats.cells[:, 0] == c_code, :].sum(axis=1))
     assert tpr.n_undefined_replicates == int(np.isnan(m["true_positive_rate"]).sum())
     assert bal.n_undefined_replicates == int(np.isnan(m["balanced_accuracy"]).sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# Rates observed at exactly 0 or 1: exact binomial bounds, not a collapsed bootstrap
+# ---------------------------------------------------------------------------------------------
+
+
+def _boundary_audit(**options: Any) -> AuditResult:
+    #   group A: 30 actual positives, all found (TPR 30/30); 20 negatives, none flagged (FPR 0/20)
+    #   group B: 30 actual positives, 24 found (TPR 0.8);   20 negatives, 4 flagged (FPR 0.2)
+    y = [1] * 30 + [0] * 20 + [1] * 30 + [0] * 20
+    p = [1] * 30 + [0] * 20 + [1] * 24 + [0] * 6 + [1] * 4 + [0] * 16
+    g = ["A"] * 50 + ["B"] * 50
+    return audit_predictions(
+        y, p, sensitive_features={"g": g}, options=AuditOptions(**{"n_boot": 400, **options})
+    )
+
+
+def test_rate_of_1_gets_the_exact_binomial_lower_bound() -> None:
+    a = _boundary_audit(min_group_size=20).attribute("g").groups[0]  # 20 negatives each
+    tpr, fpr = a.metrics["true_positive_rate"], a.metrics["false_positive_rate"]
+    # Clopper–Pearson for n of n: lower (α/2)^(1/n); for 0 of n: upper 1 − (α/2)^(1/n).
+    assert tpr.value == 1.0
+    assert tpr.lower == pytest.approx(0.025 ** (1 / 30), rel=1e-12)  # 0.8843
+    assert tpr.upper == 1.0
+    assert fpr.value == 0.0
+    assert fpr.lower == 0.0
+    assert fpr.upper == pytest.approx(1 - 0.025 ** (1 / 20), rel=1e-12)  # 0.1684
+    # Simultaneous bounds over the 2 groups: each boundary rate gets the Bonferroni share
+    # α/2 of the family's error, i.e. a 97.5 % exact interval.
+    assert tpr.simultaneous_lower == pytest.approx(0.0125 ** (1 / 30), rel=1e-12)
+    assert fpr.simultaneous_upper == pytest.approx(1 - 0.0125 ** (1 / 20), rel=1e-12)
+
+
+def test_boundary_rates_widen_the_disparity_bounds_behind_a_verdict() -> None:
+    # Equal opportunity: TPR 1.0 (A) vs 0.8 (B) -> difference 0.2. With A's interval stuck at
+    # [1, 1], the lower end of the difference bounds would be 1 − U_B ≈ 0.04 > 0: "A surely
+    # finds more". A's exact simultaneous lower bound for 30/30 is 0.0125^(1/30) ≈ 0.864,
+    # below U_B, so the lower end is 0: the data do not exclude equal TPRs.
+    from audit import Policy, Threshold
+
+    r = audit_predictions(
+        [1] * 30 + [0] * 20 + [1] * 30 + [0] * 20,
+        [1] * 30 + [0] * 20 + [1] * 24 + [0] * 6 + [1] * 4 + [0] * 16,
+        sensitive_features={"g": ["A"] * 50 + ["B"] * 50},
+        policy=Policy((Threshold("equal_opportunity_difference", 0.25),)),
+        options=AuditOptions(n_boot=400),
+    )
+    c = r.criteria[0]
+    b = r.attribute("g").groups[1].metrics["true_positive_rate"]
+    a_lower = 0.0125 ** (1 / 30)  # A's simultaneous lower bound among 2 estimates
+    assert c.estimate.value == pytest.approx(0.2, abs=1e-12)
+    # max(0, L_A − U_B) and U_A − L_B with U_A = 1 (every bound comes from one family)
+    assert c.estimate.simultaneous_lower <= max(0.0, a_lower - b.upper) + 1e-12
+    assert c.estimate.simultaneous_upper >= 1.0 - b.simultaneous_lower - 1e-12
+    assert c.estimate.simultaneous_lower == 0.0
+    assert c.verdict == "inconclusive"  # 0.2 < 0.25, but the upper end 1 − L_B exceeds 0.25
+
+
+def test_no_bootstrap_means_no_interval_even_at_the_boundary() -> None:
+    a = _boundary_audit(n_boot=0).attribute("g").groups[0]
+    assert math.isnan(a.metrics["true_positive_rate"].lower)
+    assert math.isnan(a.metrics["true_positive_rate"].simultaneous_lower)
