@@ -193,3 +193,49 @@ def show(bundle: Path, quiet: bool) -> None:
 def main() -> None:
     """Entry point of the ``fairtrail`` script."""
     cli(prog_name="fairtrail")
+
+
+@cli.group()
+def lineage() -> None:
+    """Work with OpenLineage events."""
+
+
+@lineage.command("validate")
+@click.argument("events", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--spec-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="FAIRTRAIL_OPENLINEAGE_SPEC",
+    required=True,
+    help="Folder of the published OpenLineage schemas (2-0-2/OpenLineage.json, facets/…); "
+    "or set FAIRTRAIL_OPENLINEAGE_SPEC.",
+)
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="For third-party events: skip facets whose schema is not in the folder, and check "
+    "events without schemaURL against the newest core schema.",
+)
+def lineage_validate(events: Path, spec_dir: Path, lenient: bool) -> None:
+    """Validate the OpenLineage EVENTS file (JSON Lines or JSON) offline, facets included.
+
+    Exits 0 when every event conforms, 1 when one does not (each problem on its own line),
+    2 when the file or the schema folder cannot be used.
+    """
+    from lineage import LineageError, SchemaStore, read_events, validate_events
+
+    console = _console()
+    try:
+        report = validate_events(read_events(events), SchemaStore(spec_dir), strict=not lenient)
+    except LineageError as exc:
+        _fail(str(exc))
+    for problem in report.problems:
+        console.print(f"{events.name}: {problem}", markup=False, soft_wrap=True)
+    for problem in report.skipped:
+        console.print(f"{events.name}: skipped {problem}", markup=False, soft_wrap=True)
+    mode = "lenient" if lenient else "strict"
+    verdict = "valid" if report.valid else f"INVALID ({len(report.problems)} problems)"
+    console.print(
+        f"{events.name}: {report.n_events} events, {report.n_facets} facets, {mode}: {verdict}"
+    )
+    sys.exit(EXIT_PASS if report.valid else EXIT_FAIL)
