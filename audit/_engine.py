@@ -597,8 +597,10 @@ class _RegressionBootstrap:
         )
         reps = np.stack([w, *extra], axis=-1)  # (n_boot, n_cells, 7)
         n_cell = moments.count.sum(axis=1).astype(np.float64)
+        mean_weight = sums[..., 0].sum(axis=1) / np.maximum(n_cell, 1.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            n_drawn = np.where(n_cell > 0, reps[..., 0] / (sums[..., 0].sum(axis=1) / n_cell), 0)
+            # rows drawn in each cell (exact unweighted; by the mean weight otherwise)
+            n_drawn = np.where(mean_weight > 0, reps[..., 0] / mean_weight, 0.0)
         # A square root of each cell's scatter (symmetric PSD; eigh tolerates rank deficiency).
         values, vectors = np.linalg.eigh(moments.within_scatter)
         root = vectors * np.sqrt(np.clip(values, 0.0, None))[:, None, :]

@@ -106,12 +106,10 @@ class _LabelColumn:
 
     def as_text(self) -> None:
         """Compare as text (the other column holds text labels)."""
+        if self.raw is not None:  # ints: codes per distinct int, looked up per row
+            codes, uniques = pd.factorize(self.raw)
+            self.codes, self.values, self.raw = codes, [int(u) for u in uniques], None
         self.values = [_format_label(v) for v in self.values]
-        if self.raw is not None:  # ints: text values per distinct int, looked up per row
-            lo = int(self.raw.min())
-            self.codes = (self.raw.astype(np.int64) - lo).astype(np.intp)
-            self.values = [_format_label(lo + k) for k in range(int(self.raw.max()) - lo + 1)]
-            self.raw = None
         self.numeric = False
 
     def distinct(self) -> list[Any]:

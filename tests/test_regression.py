@@ -416,3 +416,21 @@ def test_adult_hours_example_runs_and_matches_sklearn(tmp_path: Path) -> None:
         rows = predictions[predictions["sex"] == g.group]
         want = mean_absolute_error(rows["hours"], rows["predicted_hours"])
         assert g.metrics["mean_absolute_error"].value == pytest.approx(want, **TOL)
+
+
+def test_cells_whose_rows_all_weigh_zero_do_not_break_the_intervals() -> None:
+    rng = np.random.default_rng(2)
+    n = 400
+    g = np.where(np.arange(n) < 40, "z", np.where(np.arange(n) % 2, "a", "b"))
+    y = rng.normal(0, 1, n)
+    p = y + rng.normal(0, 0.5, n)
+    w = np.where(g == "z", 0.0, 1.0)  # group z is present but weighs nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        result = regress(y, p, g, sample_weight=w, n_boot=200)
+    groups = {x.group: x for x in result.attribute("g").groups}
+    for name in ("a", "b"):
+        mae = groups[name].metrics["mean_absolute_error"]
+        assert math.isfinite(mae.lower)
+        assert mae.lower < mae.value < mae.upper
+    assert math.isnan(groups["z"].metrics["mean_absolute_error"].value)  # zero weight: empty

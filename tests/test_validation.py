@@ -270,3 +270,14 @@ def test_categorical_labels() -> None:
     out = prep(frame(y=y, p=p), pos_label="yes")
     assert out.y_true.tolist() == [0, 1, 1, 0]  # type: ignore[attr-defined]
     assert out.y_pred.tolist() == [0, 1, 0, 0]  # type: ignore[attr-defined]
+
+
+def test_integer_labels_against_text_labels_compare_as_text() -> None:
+    # y_true holds integers far apart, y_pred text: both are compared as text, per distinct
+    # value (not per integer in between), and together they hold three labels.
+    with pytest.raises(
+        DataValidationError,
+        match=r"together must hold at most 2 distinct labels, found 3: "
+        r"\['0', '1000000000', 'x'\]",
+    ):
+        prep(frame(y=[0, 10**9, 10**9, 0], p=["0", "x", "x", "0"]))
