@@ -1,10 +1,36 @@
-"""Shared fixtures: small predictions tables whose numbers are easy to derive by hand."""
+"""Shared fixtures: small predictions tables whose numbers are easy to derive by hand, and
+the command line run as a real subprocess."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+#: ``fairtrail_cli("run", "audit.toml", cwd=folder)``: the CLI in a fresh process.
+CLI = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def fairtrail_cli() -> CLI:
+    """Run ``python -m fairtrail ARGS`` in ``cwd`` with a minimal environment."""
+
+    def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fairtrail", *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=300,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])},
+        )
+
+    return run
 
 
 @pytest.fixture

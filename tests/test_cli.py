@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
-
-
-def fairtrail(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fairtrail", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])},
-    )
 
 
 def spec_file(tmp_path: Path, threshold: float, extra: str = "") -> Path:
@@ -65,29 +54,35 @@ def skewed(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_run_passes_with_exit_0_and_writes_bundle(balanced: Path) -> None:
+def test_run_passes_with_exit_0_and_writes_bundle(
+    balanced: Path, fairtrail_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     spec_file(balanced, 0.8)
-    out = fairtrail("run", "audit.toml", "--out", "bundle", cwd=balanced)
+    out = fairtrail_cli("run", "audit.toml", "--out", "bundle", cwd=balanced)
     assert out.returncode == 0, out.stderr
     assert "demographic_parity_ratio" in out.stdout
     assert "pass" in out.stdout
     assert (balanced / "bundle" / "manifest.json").is_file()
-    shown = fairtrail("show", "bundle", "--quiet", cwd=balanced)
+    shown = fairtrail_cli("show", "bundle", "--quiet", cwd=balanced)
     assert shown.returncode == 0
     assert "every file matches its manifest" in shown.stdout
 
 
-def test_run_fails_with_exit_1(skewed: Path) -> None:
+def test_run_fails_with_exit_1(
+    skewed: Path, fairtrail_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     spec_file(skewed, 0.8)
-    out = fairtrail("run", "audit.toml", "--out", "bundle", "-q", cwd=skewed)
+    out = fairtrail_cli("run", "audit.toml", "--out", "bundle", "-q", cwd=skewed)
     assert out.returncode == 1, out.stderr
     assert "Status: FAIL" in out.stdout
     assert "0.250" in out.stdout  # 0.2 / 0.8, derived by hand in the fixture
 
 
-def test_data_error_is_one_line_with_exit_2(skewed: Path) -> None:
+def test_data_error_is_one_line_with_exit_2(
+    skewed: Path, fairtrail_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     spec_file(skewed, 0.8, extra='y_score = "nope"')
-    out = fairtrail("run", "audit.toml", cwd=skewed)
+    out = fairtrail_cli("run", "audit.toml", cwd=skewed)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
@@ -95,27 +90,33 @@ def test_data_error_is_one_line_with_exit_2(skewed: Path) -> None:
     assert lines[0].startswith("fairtrail: error: Column 'nope' (y_score) is not in 'pred.csv'")
 
 
-def test_spec_error_and_missing_spec_exit_2(tmp_path: Path) -> None:
+def test_spec_error_and_missing_spec_exit_2(
+    tmp_path: Path, fairtrail_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     (tmp_path / "bad.toml").write_text("[data]\ny_true = 'y'\n")
-    out = fairtrail("run", "bad.toml", cwd=tmp_path)
+    out = fairtrail_cli("run", "bad.toml", cwd=tmp_path)
     assert out.returncode == 2
     assert "data.y_pred is required" in out.stderr
-    out = fairtrail("run", "missing.toml", cwd=tmp_path)
+    out = fairtrail_cli("run", "missing.toml", cwd=tmp_path)
     assert out.returncode == 2
     assert "Cannot read spec" in out.stderr
     assert "Traceback" not in out.stderr
 
 
-def test_usage_error_exit_2(tmp_path: Path) -> None:
-    out = fairtrail("run", cwd=tmp_path)
+def test_usage_error_exit_2(
+    tmp_path: Path, fairtrail_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    out = fairtrail_cli("run", cwd=tmp_path)
     assert out.returncode == 2
     assert "Missing argument 'SPEC'" in out.stderr
 
 
-def test_show_of_tampered_bundle_exit_2(balanced: Path) -> None:
+def test_show_of_tampered_bundle_exit_2(
+    balanced: Path, fairtrail_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     spec_file(balanced, 0.8)
-    assert fairtrail("run", "audit.toml", "--out", "b", "-q", cwd=balanced).returncode == 0
+    assert fairtrail_cli("run", "audit.toml", "--out", "b", "-q", cwd=balanced).returncode == 0
     (balanced / "b" / "result.json").write_text("{}")
-    out = fairtrail("show", "b", cwd=balanced)
+    out = fairtrail_cli("show", "b", cwd=balanced)
     assert out.returncode == 2
     assert "result.json does not match its sha256" in out.stderr

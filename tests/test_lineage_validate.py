@@ -12,8 +12,8 @@ import json
 import os
 import re
 import subprocess
-import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -240,32 +240,23 @@ def test_read_events_jsonl_list_and_single(tmp_path: Path) -> None:
         read_events(tmp_path / "bad.jsonl")
 
 
-def fairtrail(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fairtrail", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])},
-    )
-
-
-def test_cli_validate_exit_codes(tmp_path: Path) -> None:
+def test_cli_validate_exit_codes(
+    tmp_path: Path, fairtrail_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     good, bad = emitted_event(), emitted_event()
     bad["eventTime"] = "yesterday"
     (tmp_path / "good.jsonl").write_text(json.dumps(good) + "\n")
     (tmp_path / "bad.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
-    ok = fairtrail("lineage", "validate", "good.jsonl", "--spec-dir", str(SPEC), cwd=tmp_path)
+    ok = fairtrail_cli("lineage", "validate", "good.jsonl", "--spec-dir", str(SPEC), cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == "good.jsonl: 1 events, 4 facets, strict: valid"
-    no = fairtrail("lineage", "validate", "bad.jsonl", "--spec-dir", str(SPEC), cwd=tmp_path)
+    no = fairtrail_cli("lineage", "validate", "bad.jsonl", "--spec-dir", str(SPEC), cwd=tmp_path)
     assert no.returncode == 1
     assert no.stdout.splitlines() == [
         "bad.jsonl: event 2, eventTime: 'yesterday' is not a 'date-time'",
         "bad.jsonl: 2 events, 8 facets, strict: INVALID (1 problems)",
     ]
-    missing = fairtrail("lineage", "validate", "good.jsonl", "--spec-dir", "nope", cwd=tmp_path)
+    missing = fairtrail_cli("lineage", "validate", "good.jsonl", "--spec-dir", "nope", cwd=tmp_path)
     assert missing.returncode == 2
     assert "OpenLineage spec folder 'nope' does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr

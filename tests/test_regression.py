@@ -11,6 +11,7 @@ import math
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from fractions import Fraction as F
 from pathlib import Path
 from typing import Any
@@ -342,7 +343,9 @@ def test_result_round_trips_through_json() -> None:
     assert again.cells[0].tp is None
 
 
-def test_cli_runs_a_regression_spec(tmp_path: Path) -> None:
+def test_cli_runs_a_regression_spec(
+    tmp_path: Path, fairtrail_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     rng = np.random.default_rng(0)
     n = 600
     sex = rng.choice(["F", "M"], n)
@@ -366,14 +369,7 @@ n_boot = 200
 mean_absolute_error_difference = 2.0
 """
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "fairtrail", "run", "audit.toml", "--out", "bundle"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])},
-    )
+    out = fairtrail_cli("run", "audit.toml", "--out", "bundle", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "regression" in out.stdout
     assert "MAE" in out.stdout
@@ -389,7 +385,9 @@ def test_difference_thresholds_of_errors_are_in_the_units_of_y() -> None:
         Threshold("true_positive_rate_difference", 2.0)
 
 
-def test_adult_hours_example_runs_and_matches_sklearn(tmp_path: Path) -> None:
+def test_adult_hours_example_runs_and_matches_sklearn(
+    tmp_path: Path, fairtrail_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     # The README's regression example, end to end on the real data: the CLI's per-group MAE
     # equals scikit-learn's on the predictions it audited.
     example = Path(__file__).parents[1] / "examples" / "adult_hours"
@@ -400,14 +398,7 @@ def test_adult_hours_example_runs_and_matches_sklearn(tmp_path: Path) -> None:
         sys.path.remove(str(example))
     predictions = pd.read_parquet(make_predictions(tmp_path))
     (tmp_path / "audit.toml").write_text((example / "audit.toml").read_text())
-    out = subprocess.run(
-        [sys.executable, "-m", "fairtrail", "run", "audit.toml", "--out", "b", "--quiet"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])},
-    )
+    out = fairtrail_cli("run", "audit.toml", "--out", "b", "--quiet", cwd=tmp_path)
     assert out.returncode in (0, 1), out.stderr
     from audit import read_bundle
 
