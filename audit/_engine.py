@@ -17,7 +17,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 from audit._bootstrap import (
     percentile_interval,
@@ -36,10 +35,10 @@ from audit._metrics import (
     auc_tie_bound,
     confusion_metrics,
     confusion_support,
-    regression_metrics,
-    score_metrics,
 )
 from audit._policy import Policy, judge, parse_criterion
+from audit._regulatory import four_fifths, ll144_table, representation_test
+from audit._replicates import RegressionReplicates, ScoreReplicates, by_group
 from audit._result import (
     AttributeResult,
     AuditOptions,
@@ -49,13 +48,9 @@ from audit._result import (
     DataSummary,
     Disparity,
     Estimate,
-    FourFifthsRow,
     GroupResult,
-    LL144Row,
-    LL144Table,
-    RepresentationTest,
 )
-from audit._statistics import CellStatistics, RegressionMoments, ScoreHistogram
+from audit._statistics import CellStatistics
 from audit._validation import UNKNOWN_CATEGORY
 
 __all__ = ["audit_statistics"]
@@ -135,43 +130,6 @@ def _group_matrix(
     ]
     unknown = np.array([UNKNOWN_CATEGORY in c for c in cats], dtype=bool)
     return matrix, cats, unknown
-
-
-def _coarse_scores(
-    hist: ScoreHistogram, n_coarse: int, probability: bool
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Map each fine score bin to one of few coarse bins (nested in calibration bins)."""
-    lower = hist.edges[:-1]
-    if probability:
-        per = max(1, n_coarse // 10)
-        frac = np.clip(lower * 10 - hist.ece_bin, 0.0, 1.0 - 1e-12)
-        coarse = hist.ece_bin * per + np.minimum((frac * per).astype(np.int64), per - 1)
-        return coarse.astype(np.int64), np.repeat(np.arange(10), per).astype(np.int64)
-    pooled = np.cumsum(hist.count.sum(axis=(0, 1)))
-    coarse = np.minimum(pooled * n_coarse // max(int(pooled[-1]), 1), n_coarse - 1)
-    return coarse.astype(np.int64), np.zeros(n_coarse, dtype=np.int64)
-
-
-def _collapse(values: FloatArray, index: npt.NDArray[np.int64], size: int) -> FloatArray:
-    """Sum the last axis of ``values`` into ``size`` bins by ``index``."""
-    onehot = np.zeros((index.size, size))
-    onehot[np.arange(index.size), index] = 1.0
-    out: FloatArray = values @ onehot
-    return out
-
-
-def _score_values(
-    weight: FloatArray,
-    ssum: FloatArray,
-    ssq: FloatArray,
-    ece: npt.NDArray[np.int64],
-    probability: bool,
-) -> dict[str, FloatArray]:
-    values = score_metrics(weight, ssum, ssq, ece)
-    if not probability:
-        for name in ("brier_score_loss", "expected_calibration_error"):
-            values[name] = np.full_like(values[name], np.nan)
-    return values
 
 
 def _estimate(
@@ -310,18 +268,6 @@ def _simultaneous_bounds(
     }
 
 
-def _ztest(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
-    """Two-proportion z-test with pooled variance; (z, two-sided p)."""
-    if n1 == 0 or n2 == 0:
-        return math.nan, math.nan
-    p = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return math.nan, math.nan
-    z = (x1 / n1 - x2 / n2) / se
-    return z, float(2 * sps.norm.sf(abs(z)))
-
-
 def _phrase(verdict: str, measure: Measure) -> str:
     side = "maximum" if measure == "difference" else "minimum"
     return {
@@ -436,7 +382,7 @@ def compute_audit(
 
     # One set of bootstrap draws of the cells, shared by every attribute and metric.
     if stats.regression is not None:
-        regression = _RegressionBootstrap(stats.regression, n_boot, rng)
+        regression = RegressionReplicates(stats.regression, n_boot, rng)
         metric_names: list[str] = list(REGRESSION_METRICS)
         overall_values, overall_reps = regression.overall()
     else:
@@ -449,7 +395,7 @@ def compute_audit(
     scores = None
     if hist is not None:
         metric_names += list(SCORE_METRICS)
-        scores = _ScoreBootstrap(hist, options, rng, probability)
+        scores = ScoreReplicates(hist, options, rng, probability)
         for name, (value, score_reps) in scores.overall().items():
             overall_values[name], overall_reps[name] = value, score_reps
 
@@ -463,7 +409,7 @@ def compute_audit(
         else:
             g_count = (matrix @ stats.confusion_count).round().astype(np.int64)
             values = confusion_metrics(matrix @ stats.confusion_weight)
-            reps = confusion_metrics(_by_group(matrix, rep_conf, replicated=True))
+            reps = confusion_metrics(by_group(matrix, rep_conf, replicated=True))
             support = confusion_support(g_count)
         if scores is not None:
             for name, (v, r, sup) in scores.groups(matrix).items():
@@ -574,171 +520,6 @@ def compute_audit(
     )
 
 
-class _RegressionBootstrap:
-    """Regression metrics: exact points from the moment sums, replicates from the bins.
-
-    A row bootstrap picks bins (multinomially) and then rows within them. Carrying each
-    bin's mean row gets the first stage exactly; the second stage adds, given ``n*`` rows
-    drawn in a cell, a sum with mean 0 and covariance about ``(n*/n)·S``, where ``S`` is the
-    cell's within-bin scatter of the summands. It is added as a Gaussian draw, so every
-    replicate sum has the row bootstrap's mean and covariance (not only its bins').
-    """
-
-    def __init__(self, moments: RegressionMoments, n_boot: int, rng: np.random.Generator) -> None:
-        self.m = moments
-        sums = moments.moments
-        w, extra = resample_bins(
-            moments.count,
-            sums[..., 0],
-            n_boot,
-            rng,
-            tuple(np.moveaxis(sums[..., 1:], -1, 0)),
-            sum_last_axis=True,
-        )
-        reps = np.stack([w, *extra], axis=-1)  # (n_boot, n_cells, 7)
-        n_cell = moments.count.sum(axis=1).astype(np.float64)
-        mean_weight = sums[..., 0].sum(axis=1) / np.maximum(n_cell, 1.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            # rows drawn in each cell (exact unweighted; by the mean weight otherwise)
-            n_drawn = np.where(mean_weight > 0, reps[..., 0] / mean_weight, 0.0)
-        # A square root of each cell's scatter (symmetric PSD; eigh tolerates rank deficiency).
-        values, vectors = np.linalg.eigh(moments.within_scatter)
-        root = vectors * np.sqrt(np.clip(values, 0.0, None))[:, None, :]
-        noise = np.einsum("cij,bcj->bci", root, rng.standard_normal(reps.shape))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            scale = np.sqrt(np.where(n_cell > 0, n_drawn / n_cell, 0.0))
-        self.replicates = reps + noise * scale[..., None]
-
-    def _sst(self, matrix: FloatArray) -> FloatArray:
-        """Σw·(y − ȳ_g)² per group from the centred cell moments (Chan et al.'s update)."""
-        cell_w = self.m.moments[..., 0].sum(axis=1)
-        g_w = matrix @ cell_w
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g_mean = np.where(g_w > 0, (matrix @ (cell_w * self.m.y_mean)) / g_w, 0.0)
-        spread = matrix * cell_w[None, :] * (self.m.y_mean[None, :] - g_mean[:, None]) ** 2
-        total: FloatArray = matrix @ self.m.y_m2 + spread.sum(axis=1)
-        return total
-
-    def _constant(self, matrix: FloatArray) -> npt.NDArray[np.bool_]:
-        """Whether ``y_true`` is constant in each group (exactly, from the cell values)."""
-        present = (matrix * (self.m.count.sum(axis=1) > 0)[None, :]) > 0
-        values = np.where(present, self.m.y_any[None, :], np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # empty groups: all-NaN rows
-            one_value = np.nanmax(values, axis=1) == np.nanmin(values, axis=1)
-        varies = (present & self.m.y_varies[None, :]).any(axis=1)
-        out: npt.NDArray[np.bool_] = one_value & ~varies
-        return out
-
-    def overall(self) -> tuple[dict[str, float], dict[str, FloatArray]]:
-        one = np.ones((1, self.m.count.shape[0]))
-        points = regression_metrics(
-            self.m.moments.sum(axis=(0, 1)), self._sst(one)[0], self.m.shift, self._constant(one)[0]
-        )
-        reps = regression_metrics(self.replicates.sum(axis=1), shift=self.m.shift)
-        return {k: float(v) for k, v in points.items()}, reps
-
-    def groups(
-        self, matrix: FloatArray
-    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, npt.NDArray[np.int64]]]:
-        points = regression_metrics(
-            matrix @ self.m.moments.sum(axis=1),
-            self._sst(matrix),
-            self.m.shift,
-            self._constant(matrix),
-        )
-        reps = regression_metrics(
-            _by_group(matrix, self.replicates, replicated=True), shift=self.m.shift
-        )
-        count = (matrix @ self.m.count.sum(axis=1)).round().astype(np.int64)
-        return points, reps, dict.fromkeys(REGRESSION_METRICS, count)
-
-
-class _ScoreBootstrap:
-    """Score metrics from the fine histogram; replicates from a coarse one, re-centred.
-
-    Resampling thousands of fine bins per replicate would be slow, so replicates are drawn
-    over few coarse bins (nested in the calibration bins) and shifted by the difference
-    between the exact and the coarse point estimate.
-    """
-
-    def __init__(
-        self,
-        hist: ScoreHistogram,
-        options: AuditOptions,
-        rng: np.random.Generator,
-        probability: bool,
-    ) -> None:
-        self.hist, self.probability = hist, probability
-        self.coarse, self.coarse_ece = _coarse_scores(
-            hist, options.bootstrap_score_bins, probability
-        )
-        n = self.coarse_ece.size
-        count = _collapse(hist.count.astype(np.float64), self.coarse, n).round().astype(np.int64)
-        c_w = _collapse(hist.weight, self.coarse, n)
-        c_s = _collapse(hist.score_sum, self.coarse, n)
-        c_q = _collapse(hist.score_sumsq, self.coarse, n)
-        rw, (rs, rq) = resample_bins(count, c_w, options.n_boot, rng, (c_s, c_q))
-        self.replicates = (rw, rs, rq)
-
-    def _point(
-        self, w: FloatArray, s: FloatArray, q: FloatArray
-    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
-        n = self.coarse_ece.size
-        fine = _score_values(w, s, q, self.hist.ece_bin, self.probability)
-        coarse = _score_values(
-            _collapse(w, self.coarse, n),
-            _collapse(s, self.coarse, n),
-            _collapse(q, self.coarse, n),
-            self.coarse_ece,
-            self.probability,
-        )
-        return fine, coarse
-
-    def overall(self) -> dict[str, tuple[float, FloatArray]]:
-        h = self.hist
-        fine, coarse = self._point(h.weight.sum(0), h.score_sum.sum(0), h.score_sumsq.sum(0))
-        rw, rs, rq = (r.sum(axis=1) for r in self.replicates)
-        reps = _score_values(rw, rs, rq, self.coarse_ece, self.probability)
-        return {k: (float(fine[k]), reps[k] + (fine[k] - coarse[k])) for k in SCORE_METRICS}
-
-    def groups(
-        self, matrix: FloatArray
-    ) -> dict[str, tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]]:
-        h = self.hist
-        w, s, q = (_by_group(matrix, a) for a in (h.weight, h.score_sum, h.score_sumsq))
-        fine, coarse = self._point(w, s, q)
-        rw, rs, rq = (_by_group(matrix, a, replicated=True) for a in self.replicates)
-        reps = _score_values(rw, rs, rq, self.coarse_ece, self.probability)
-        count = _by_group(matrix, h.count.astype(np.float64)).round().astype(np.int64)
-        support = _score_support(count)
-        return {k: (fine[k], reps[k] + (fine[k] - coarse[k]), support[k]) for k in SCORE_METRICS}
-
-
-def _by_group(matrix: FloatArray, a: FloatArray, *, replicated: bool = False) -> FloatArray:
-    """Sum cell statistics into groups: ``matrix`` (groups × cells) applied to the cell axis.
-
-    ``a`` has the cells on axis 0, or on axis 1 after the replicates when ``replicated``; one
-    BLAS matrix product (numpy's einsum does not use BLAS for these shapes).
-    """
-    if replicated:
-        batched = a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
-        out: FloatArray = np.matmul(matrix, batched)
-        return out.reshape(a.shape[0], matrix.shape[0], *a.shape[2:])
-    flat = a.reshape(a.shape[0], math.prod(a.shape[1:]))
-    return (matrix @ flat).reshape(matrix.shape[0], *a.shape[1:])
-
-
-def _score_support(count: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
-    per_label = count.sum(axis=-1)  # (..., 2)
-    n = per_label.sum(axis=-1)
-    return {
-        "roc_auc": per_label.min(axis=-1),
-        "brier_score_loss": n,
-        "expected_calibration_error": n,
-    }
-
-
 def _attribute_result(
     a: _Attribute,
     stats: CellStatistics,
@@ -811,9 +592,9 @@ def _attribute_result(
         features=a.features,
         groups=groups,
         disparities=tuple(disparities),
-        four_fifths=_four_fifths(a, stats, options) if stats.regression is None else (),
-        ll144=_ll144(a, stats, options) if stats.regression is None else None,
-        representation=_representation(a, options),
+        four_fifths=four_fifths(a, stats, options) if stats.regression is None else (),
+        ll144=ll144_table(a, stats, options) if stats.regression is None else None,
+        representation=representation_test(a, options),
     )
 
 
@@ -900,158 +681,6 @@ def _method_label(options: AuditOptions, a: _Attribute) -> str:
     if a.reference is not None:
         return f"reference: {a.labels[a.reference]}"
     return options.disparity_method
-
-
-def _four_fifths(
-    a: _Attribute, stats: CellStatistics, options: AuditOptions
-) -> tuple[FourFifthsRow, ...]:
-    count = a.count
-    selected = (a.matrix @ stats.confusion_count[:, [1, 3]].sum(axis=1)).round().astype(np.int64)
-    rate = a.metrics["selection_rate"].values
-    usable = a.metrics["selection_rate"].eligible
-    if not usable.any():
-        return ()
-    ref = int(np.flatnonzero(usable)[np.argmax(rate[usable])])
-    tests = []
-    for g in range(len(a.labels)):
-        if g == ref:
-            tests.append((math.nan, math.nan, math.nan, math.nan))
-            continue
-        x1, n1, x2, n2 = int(selected[g]), int(count[g]), int(selected[ref]), int(count[ref])
-        z, p_z = _ztest(x1, n1, x2, n2)
-        p_f = float(sps.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue)
-        tests.append((z, p_z, p_f, p_f if _min_expected(x1, n1, x2, n2) < 5 else p_z))
-    q = benjamini_hochberg(np.array([t[3] for t in tests]))
-    rows = []
-    for g, label in enumerate(a.labels):
-        z, p_z, p_f, p = tests[g]
-        ratio = rate[g] / rate[ref] if rate[ref] > 0 else math.nan
-        rows.append(
-            FourFifthsRow(
-                group=label,
-                count=int(count[g]),
-                selected=int(selected[g]),
-                selection_rate=float(rate[g]),
-                impact_ratio=float(ratio),
-                reference_group=a.labels[ref],
-                flagged=bool(usable[g] and ratio < options.four_fifths_threshold),
-                z_statistic=float(z),
-                z_p_value=float(p_z),
-                fisher_p_value=float(p_f),
-                p_value=float(p),
-                q_value=float(q[g]),
-                significant=bool(q[g] < options.significance_level),
-                eligible=bool(usable[g]),
-            )
-        )
-    return tuple(rows)
-
-
-def benjamini_hochberg(p: FloatArray) -> FloatArray:
-    """Benjamini–Hochberg adjusted p-values (q-values); NaN entries are not tests.
-
-    Declaring significant every test with ``q < α`` controls the false discovery rate at α
-    (for independent or positively dependent tests).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> benjamini_hochberg(np.array([0.01, np.nan, 0.04, 0.03])).round(3).tolist()
-    [0.03, nan, 0.04, 0.04]
-    """
-    q = np.full(p.shape, np.nan)
-    tested = np.flatnonzero(~np.isnan(p))
-    if tested.size:
-        order = tested[np.argsort(p[tested], kind="stable")]
-        m = order.size
-        scaled = p[order] * m / np.arange(1, m + 1)
-        q[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-    return q
-
-
-def _min_expected(x1: int, n1: int, x2: int, n2: int) -> float:
-    n = n1 + n2
-    if n == 0:
-        return 0.0
-    sel = x1 + x2
-    return min(n1 * sel / n, n1 * (n - sel) / n, n2 * sel / n, n2 * (n - sel) / n)
-
-
-def _ll144(a: _Attribute, stats: CellStatistics, options: AuditOptions) -> LL144Table:
-    scoring = options.ll144_rate == "scoring_rate"
-    if scoring and stats.scores is None:
-        raise SpecError("ll144_rate = 'scoring_rate' needs a y_score column.")
-    if scoring:
-        assert stats.scores is not None
-        hits = a.matrix @ stats.scores.above_median_weight
-        median = stats.scores.median
-    else:
-        hits = a.matrix @ stats.confusion_weight[:, [1, 3]].sum(axis=1)
-        median = math.nan
-    total = float(stats.confusion_weight.sum())
-    known = ~a.unknown
-    share = a.weight / total
-    rate = np.divide(hits, a.weight, out=np.full_like(hits, np.nan), where=a.weight > 0)
-    counted = known & (share >= options.ll144_min_share) & np.isfinite(rate)
-    top = int(np.flatnonzero(counted)[np.argmax(rate[counted])]) if counted.any() else None
-    rows = tuple(
-        LL144Row(
-            category=a.labels[g],
-            count=int(a.count[g]),
-            rate=float(rate[g]),
-            impact_ratio=float(rate[g] / rate[top])
-            if top is not None and rate[top] > 0 and counted[g]
-            else math.nan,
-            share=float(share[g]),
-            excludable=bool(share[g] < options.ll144_min_share),
-        )
-        for g in range(len(a.labels))
-        if known[g]
-    )
-    return LL144Table(
-        attribute=a.name,
-        rate_kind=options.ll144_rate,
-        median_score=median,
-        rows=rows,
-        unknown_count=int(a.count[a.unknown].sum()),
-        most_selected=a.labels[top] if top is not None else None,
-    )
-
-
-def _representation(a: _Attribute, options: AuditOptions) -> RepresentationTest | None:
-    shares = options.reference_population.get(a.name)
-    if shares is None:
-        return None
-    known = [i for i, u in enumerate(a.unknown) if not u]
-    present = {a.labels[i] for i in known}
-    unlisted = sorted(present - set(shares))
-    if unlisted:
-        raise SpecError(
-            f"reference_population for '{a.name}' must give a share for every category in the "
-            f"data; missing: {unlisted}."
-        )
-    names = sorted(shares)
-    expected = np.array([shares[n] for n in names], dtype=np.float64)
-    if (expected <= 0).any() or not math.isclose(float(expected.sum()), 1.0, abs_tol=1e-6):
-        raise SpecError(
-            f"reference_population for '{a.name}' must hold positive shares summing to 1; "
-            f"got a sum of {float(expected.sum()):.6g}."
-        )
-    observed = np.array([float(a.count[a.labels.index(n)]) if n in present else 0.0 for n in names])
-    n = observed.sum()
-    chi2, p = sps.chisquare(observed, expected * n)
-    obs_share = observed / n
-    ratio = obs_share / expected
-    under = tuple(names[i] for i in np.argsort(ratio) if ratio[i] < 1.0)
-    return RepresentationTest(
-        attribute=a.name,
-        observed_share=dict(zip(names, map(float, obs_share), strict=True)),
-        expected_share=dict(zip(names, map(float, expected), strict=True)),
-        representation_ratio=dict(zip(names, map(float, ratio), strict=True)),
-        chi2_statistic=float(chi2),
-        p_value=float(p),
-        most_under_represented=under[:3],
-    )
 
 
 def _criteria(

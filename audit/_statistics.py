@@ -91,7 +91,7 @@ class RegressionMoments:
     within_scatter : ndarray of shape (n_cells, 7, 7)
         Per cell, ``Σ (x − x̄_bin)(x − x̄_bin)ᵀ`` over its rows, where ``x`` is a row's
         vector of the seven summands and ``x̄_bin`` their mean in the row's bin: the
-        variation the bins hide, which the bootstrap adds back (see ``_engine``).
+        variation the bins hide, which the bootstrap adds back (see ``_replicates``).
     """
 
     count: npt.NDArray[np.int64]
