@@ -202,16 +202,19 @@ def _cell_index(
         return out
 
     parts = _chunks(data.n_rows, chunk)
-    if n_possible <= 4 * max(data.n_rows, 1_000_000):
+    if n_possible <= min(4 * max(data.n_rows, 1_000_000), np.iinfo(np.int32).max):
+        # One pass computes each row's key into the array that then becomes its dense cell
+        # index, in place, through a lookup table of the observed keys.
+        row_cell = np.empty(data.n_rows, dtype=np.int32)
         present = np.zeros(n_possible, dtype=bool)
         for rows in parts:
-            present[key(rows)] = True
+            row_cell[rows] = key(rows)
+            present[row_cell[rows]] = True
         observed = np.flatnonzero(present)
         dense = np.full(n_possible, -1, dtype=np.int32)
         dense[observed] = np.arange(observed.size, dtype=np.int32)
-        row_cell = np.empty(data.n_rows, dtype=np.int32)
         for rows in parts:
-            row_cell[rows] = dense[key(rows)]
+            row_cell[rows] = dense[row_cell[rows]]
     else:  # too many possible combinations for a lookup table: sort instead
         observed, inverse = np.unique(key(slice(0, data.n_rows)), return_inverse=True)
         row_cell = inverse.astype(np.int32)

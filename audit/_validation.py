@@ -113,17 +113,8 @@ class _LabelColumn:
         self.numeric = False
 
     def distinct(self) -> list[Any]:
-        if self.raw is not None:
-            return self.values
-        present = (
-            self.values
-            if self.codes is None
-            else [
-                self.values[k]
-                for k in np.flatnonzero(np.bincount(self.codes, minlength=len(self.values)))
-            ]
-        )
-        return sorted(set(present))
+        # Factorized codes only name values that occur (unused categories were dropped).
+        return self.values if self.raw is not None else sorted(set(self.values))
 
     def is_label(self, label: Any) -> npt.NDArray[np.int8]:
         if self.raw is not None:

@@ -56,21 +56,19 @@ def _numbers(values: np.ndarray, missing: np.ndarray) -> tuple[bytes, bytes]:
         payload = np.where(missing, 0, values.astype(np.int64))
         return kinds.tobytes(), payload.astype("<i8").tobytes()
     if values.dtype.kind in "iu":
-        as_float = None
         whole = ~missing
         payload = np.where(missing, 0, values).astype("<i8")
     else:
-        as_float = values.astype(np.float64)
+        floats = values.astype(np.float64)
         with np.errstate(invalid="ignore"):
-            whole = ~missing & np.isfinite(as_float) & (np.floor(as_float) == as_float)
-            whole &= np.abs(as_float) < 2.0**63
-        ints = np.where(whole, as_float, 0.0).astype(np.int64)
-        bits = np.where(missing, 0.0, as_float).view(np.int64)
+            whole = ~missing & np.isfinite(floats) & (np.floor(floats) == floats)
+            whole &= np.abs(floats) < 2.0**63
+        ints = np.where(whole, floats, 0.0).astype(np.int64)
+        bits = np.where(missing, 0.0, floats).view(np.int64)
         payload = np.where(whole, ints, bits).astype("<i8")
     kinds = np.full(values.shape, _KIND_FLOAT, dtype=np.uint8)
     kinds[whole] = _KIND_INT
     kinds[missing] = _KIND_MISSING
-    del as_float
     return kinds.tobytes(), payload.tobytes()
 
 
