@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _tables import CELLS, N_ROWS, frame_from_cells
+
 #: ``fairtrail_cli("run", "audit.toml", cwd=folder)``: the CLI in a fresh process.
 CLI = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -46,3 +48,11 @@ def predictions() -> pd.DataFrame:
     return pd.DataFrame(
         {"y_true": y_true, "y_pred": y_pred, "y_score": score, "sex": sex, "race": race}
     )
+
+
+@pytest.fixture(scope="session")
+def cells_frame() -> pd.DataFrame:
+    """The rows of the hand-chosen cell table ``_tables.CELLS`` (g × h), shuffled."""
+    df = frame_from_cells(CELLS)
+    assert len(df) == N_ROWS
+    return df

@@ -352,8 +352,7 @@ def test_truncated_file_is_detected(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def _load_script() -> ModuleType:
     script = Path(__file__).resolve().parents[1] / "scripts" / "make_datasets.py"
-    if not script.is_file():
-        pytest.skip("scripts/make_datasets.py is not part of this checkout")
+    assert script.is_file(), f"{script} is part of the repository and must be present"
     spec = importlib.util.spec_from_file_location("make_datasets", script)
     assert spec is not None
     assert spec.loader is not None
