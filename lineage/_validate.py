@@ -33,6 +33,8 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from audit import FairtrailError
+
 __all__ = [
     "LineageError",
     "Problem",
@@ -56,7 +58,7 @@ _FACET_PLACES = (
 _DATASET_FACET_KEYS = ("facets", "inputFacets", "outputFacets")
 
 
-class LineageError(Exception):
+class LineageError(FairtrailError):
     """A lineage file or schema folder cannot be used (missing, unreadable, not JSON)."""
 
 

@@ -30,6 +30,7 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.serde import Serde
 
+from audit import FairtrailError
 from lineage import LineageError, SchemaStore, read_events, validate_events
 
 SHARED = Path(os.environ.get("FAIRTRAIL_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -187,8 +188,10 @@ def test_schema_urls_cannot_escape_the_spec_folder(store: SchemaStore) -> None:
 
 
 def test_missing_spec_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(LineageError, match=r"OpenLineage spec folder '.*nope' does not exist"):
+    # one base class for every error fairtrail reports to its users
+    with pytest.raises(FairtrailError, match=r"OpenLineage spec folder '.*nope' does not exist"):
         SchemaStore(tmp_path / "nope")
+    assert issubclass(LineageError, FairtrailError)
 
 
 # ---------------------------------------------------------------------------------------------
