@@ -14,7 +14,7 @@ Examples
 """
 
 from audit._api import AUDIT_STEPS, audit_predictions, run_audit
-from audit._bundle import read_bundle, verify_bundle, write_bundle
+from audit._bundle import read_bundle, result_json, verify_bundle, write_bundle
 from audit._engine import audit_statistics
 from audit._exceptions import (
     BundleError,
@@ -35,7 +35,7 @@ from audit._result import (
     Estimate,
     GroupResult,
 )
-from audit._spec import AuditSpec, DataSpec, load_spec, parse_spec
+from audit._spec import AuditSpec, DataSpec, LineageSpec, load_spec, parse_spec
 from audit._statistics import CellStatistics, count_statistics
 from audit._validation import prepare_data
 
@@ -60,6 +60,7 @@ __all__ = [
     "Estimate",
     "FairtrailError",
     "GroupResult",
+    "LineageSpec",
     "Policy",
     "SpecError",
     "Threshold",
@@ -72,6 +73,7 @@ __all__ = [
     "parse_spec",
     "prepare_data",
     "read_bundle",
+    "result_json",
     "run_audit",
     "verify_bundle",
     "write_bundle",

@@ -29,6 +29,7 @@ def run_audit(
     data: pd.DataFrame | None = None,
     *,
     on_step: Callable[[str, str], None] | None = None,
+    on_data: Callable[[pd.DataFrame], None] | None = None,
 ) -> AuditResult:
     """Run an audit as a spec describes it.
 
@@ -41,6 +42,9 @@ def run_audit(
     on_step : callable, optional
         Called as ``on_step(step, description)`` when each step of :data:`AUDIT_STEPS`
         starts (for progress displays).
+    on_data : callable, optional
+        Called with the predictions table once it is read, before validation (for
+        provenance records: digests and group counts of exactly what was audited).
 
     Returns
     -------
@@ -88,6 +92,8 @@ def run_audit(
         source = d.path or str(path)  # as written in the spec: relative to the spec file
     else:
         source = "<DataFrame>"
+    if on_data is not None:
+        on_data(data)
     say("validate", f"Validating {len(data):,} rows")
     prepared = prepare_data(
         data,

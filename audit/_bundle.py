@@ -33,7 +33,14 @@ from typing import Any
 from audit._exceptions import BundleError
 from audit._result import AuditResult
 
-__all__ = ["BUNDLE_FORMAT", "environment_info", "read_bundle", "verify_bundle", "write_bundle"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "environment_info",
+    "read_bundle",
+    "result_json",
+    "verify_bundle",
+    "write_bundle",
+]
 
 BUNDLE_FORMAT = "fairtrail-bundle/1"
 MANIFEST = "manifest.json"
@@ -82,6 +89,11 @@ def _write(path: Path, data: bytes) -> None:
 
 def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+def result_json(result: AuditResult) -> bytes:
+    """The bytes of a bundle's ``result.json`` for ``result`` (what the manifest digests)."""
+    return _json_bytes(result.to_dict())
 
 
 def _fsync_dir(path: Path) -> None:
@@ -141,7 +153,7 @@ def write_bundle(
     tmp = path.parent / f".{path.name}.tmp-{token}"
     tmp.mkdir()
     try:
-        files: dict[str, bytes] = {RESULT: _json_bytes(result.to_dict())}
+        files: dict[str, bytes] = {RESULT: result_json(result)}
         if spec is not None:
             files["spec.json"] = _json_bytes(spec)
         if spec_text is not None:

@@ -20,6 +20,12 @@
     demographic_parity_ratio = 0.8
     equalized_odds_difference = { threshold = 0.1, attributes = ["sex"] }
 
+    [lineage]                       # optional: how `fairtrail run` records the audit
+    namespace = "credit-risk"       # OpenLineage namespace of the audit job
+    job = "credit_model.audit"      # default: "<spec file name>.audit"
+    upstream = ["prepare.jsonl"]    # events of the data preparation, copied into the bundle
+    url = "http://marquez:5000"     # also send events here (or set OPENLINEAGE_URL)
+
 Every unknown key and every value of the wrong type is refused with the key's full name.
 """
 
@@ -36,7 +42,7 @@ from audit._exceptions import SpecError
 from audit._policy import Policy, Threshold
 from audit._result import AuditOptions, _decode, _encode
 
-__all__ = ["AuditSpec", "DataSpec", "load_spec", "parse_spec"]
+__all__ = ["AuditSpec", "DataSpec", "LineageSpec", "load_spec", "parse_spec"]
 
 Label = str | int | float | bool
 
@@ -59,6 +65,20 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class LineageSpec:
+    """How ``fairtrail run`` records the audit as OpenLineage events (see :mod:`lineage`)."""
+
+    namespace: str = "fairtrail"
+    job: str | None = None
+    upstream: tuple[str, ...] = ()
+    url: str | None = None
+    api_key_env: str = "OPENLINEAGE_API_KEY"
+    timeout: float = 5.0
+    row_digests: bool = True
+    tolerance: float = 0.05
+
+
+@dataclass(frozen=True)
 class AuditSpec:
     """A parsed, validated audit spec."""
 
@@ -67,6 +87,20 @@ class AuditSpec:
     policy: Policy = field(default_factory=Policy)
     base_dir: Path = Path(".")
     origin: str = "<spec>"
+    lineage: LineageSpec = field(default_factory=LineageSpec)
+
+    def job_name(self) -> str:
+        """The audit's OpenLineage job: ``lineage.job`` or ``<spec file name>.audit``."""
+        if self.lineage.job:
+            return self.lineage.job
+        stem = Path(self.origin).stem if self.origin != "<spec>" else "fairtrail"
+        return f"{stem}.audit"
+
+    def upstream_paths(self) -> list[Path]:
+        """The upstream events files, resolved against the spec's folder."""
+        return [
+            p if p.is_absolute() else self.base_dir / p for p in map(Path, self.lineage.upstream)
+        ]
 
     def data_path(self) -> Path | None:
         """The data file, resolved against the spec's folder."""
@@ -89,7 +123,12 @@ class AuditSpec:
             },
         }
         audit = {k: v for k, v in _encode(self.options).items() if k not in _FROM_DATA}
-        return {"data": _encode(self.data), "audit": audit, "policy": policy}
+        return {
+            "data": _encode(self.data),
+            "audit": audit,
+            "policy": policy,
+            "lineage": _encode(self.lineage),
+        }
 
 
 #: Options set in the [data] table (they describe the data) and carried into AuditOptions.
@@ -97,6 +136,7 @@ _FROM_DATA = ("score_type", "max_categories", "task")
 _DATA_KEYS = {f.name for f in dataclasses.fields(DataSpec)}
 _AUDIT_KEYS = {f.name for f in dataclasses.fields(AuditOptions)} - set(_FROM_DATA)
 _POLICY_KEYS = {"name", "version", "decision_rule", "thresholds"}
+_LINEAGE_KEYS = {f.name for f in dataclasses.fields(LineageSpec)}
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, origin: str) -> None:
@@ -134,13 +174,15 @@ def parse_spec(
     ...
     audit._exceptions.SpecError: <spec>: unknown key 'audit.n_bot'; allowed keys: [...].
     """
-    _check_keys(raw, {"data", "audit", "policy"}, "", origin)
+    _check_keys(raw, {"data", "audit", "policy", "lineage"}, "", origin)
     data = _table(raw, "data", origin, required=True)
     audit = _table(raw, "audit", origin)
     policy = _table(raw, "policy", origin)
     _check_keys(data, _DATA_KEYS, "data.", origin)
     _check_keys(audit, _AUDIT_KEYS, "audit.", origin)
     _check_keys(policy, _POLICY_KEYS, "policy.", origin)
+    lineage = _table(raw, "lineage", origin)
+    _check_keys(lineage, _LINEAGE_KEYS, "lineage.", origin)
     for key in ("y_true", "y_pred", "sensitive_features"):
         if key not in data:
             raise SpecError(f"{origin}: data.{key} is required.")
@@ -157,6 +199,7 @@ def parse_spec(
             },
             "audit",
         )
+        lineage_spec = _decode(LineageSpec, lineage, "lineage")
     except (TypeError, ValueError, KeyError) as exc:
         raise SpecError(f"{origin}: {exc}.") from None
     data_spec = dataclasses.replace(data_spec, pos_label=pos)
@@ -200,7 +243,15 @@ def parse_spec(
         )
     except SpecError as exc:
         raise SpecError(f"{origin}: policy: {exc}") from None
-    return AuditSpec(data_spec, options, pol, Path(base_dir), origin)
+    if not lineage_spec.namespace:
+        raise SpecError(f"{origin}: lineage.namespace must not be empty.")
+    if not 0 <= lineage_spec.tolerance <= 1:
+        raise SpecError(
+            f"{origin}: lineage.tolerance must be in [0, 1]; got {lineage_spec.tolerance}."
+        )
+    if not lineage_spec.timeout > 0:
+        raise SpecError(f"{origin}: lineage.timeout must be positive; got {lineage_spec.timeout}.")
+    return AuditSpec(data_spec, options, pol, Path(base_dir), origin, lineage_spec)
 
 
 def _check_options(o: AuditOptions, origin: str) -> None:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from audit import AuditResult, Estimate
+from lineage import StepEffect
+from lineage._groups import JOINT
 
-__all__ = ["print_result"]
+if TYPE_CHECKING:
+    from fairtrail._provenance import RecordedAudit
+
+__all__ = ["print_delivery", "print_result", "print_steps"]
 
 _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
 _STATUS_WORDS = {
@@ -109,3 +116,55 @@ def print_result(console: Console, result: AuditResult, *, groups: bool = True) 
         console.print(f"[dim]note:[/dim] {note}")
     style = _VERDICT_STYLE.get(result.status, "bold")
     console.print(Text(f"Status: {_STATUS_WORDS[result.status]}", style=style))
+
+
+def print_delivery(console: Console, recorded: RecordedAudit) -> None:
+    """One line on the lineage events: where they are kept and whether they reached HTTP."""
+    console.print(
+        f"Lineage: {len(recorded.events)} OpenLineage events in "
+        f"{recorded.bundle / 'lineage' / 'events.jsonl'}",
+        soft_wrap=True,
+    )
+    d = recorded.delivery
+    if d is None:
+        return
+    if d.complete:
+        console.print(f"  sent to {d.target}: {d.delivered} events.", soft_wrap=True)
+    else:
+        console.print(
+            f"  not all sent to {d.target} ({d.reason}): {d.delivered} of "
+            f"{d.delivered + d.failed} delivered. The events are kept in the bundle; send them "
+            f"later with `fairtrail lineage push {recorded.bundle}`.",
+            soft_wrap=True,
+            markup=False,  # the reason quotes the server's answer
+            style="yellow",
+        )
+
+
+def print_steps(console: Console, effects: Sequence[StepEffect]) -> None:
+    """Each preparation step's effect on every group: removed rates, flagged gaps first."""
+    for effect in effects:
+        outputs = ", ".join(f"{n} {r:,}" for n, r in effect.outputs)
+        console.print(f"[bold]Step[/bold] {effect.step}: {effect.rows_in:,} rows in → {outputs}")
+        for flag in effect.flags:
+            console.print(
+                f"  [bold red]flagged[/bold red] {flag.feature} ({flag.output}): removed "
+                f"{flag.highest.removed_rate:.1%} of {flag.highest.value} but "
+                f"{flag.lowest.removed_rate:.1%} of {flag.lowest.value} "
+                f"(gap {flag.gap:.1%} > tolerance {effect.tolerance:.0%})",
+                soft_wrap=True,
+            )
+        single = len(effect.outputs) == 1
+        if single and all(g.rows_in == g.rows_out for g in effect.groups):
+            console.print("  every group kept all its rows")
+            continue
+        by_feature: dict[tuple[str, str], list[str]] = {}
+        for g in effect.groups:
+            if g.rows_in and JOINT not in g.feature:  # intersections: in the bundle's lineage
+                rate = g.removed_rate if single else 1 - g.removed_rate
+                by_feature.setdefault((g.output, g.feature), []).append(
+                    f"{g.value or '(missing)'} {rate:.1%}"
+                )
+        for (output, feature), parts in by_feature.items():
+            label = "removed" if single else f"share in {output}"
+            console.print(f"  {label} by {feature}: {', '.join(parts)}", soft_wrap=True)

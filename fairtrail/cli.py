@@ -94,8 +94,9 @@ def run(spec: Path, out: Path | None, n_boot: int | None, seed: int | None, quie
     """Audit the predictions a TOML SPEC describes and write an audit bundle."""
     import dataclasses
 
-    from audit import AUDIT_STEPS, FairtrailError, load_spec, run_audit, write_bundle
-    from fairtrail._render import print_result
+    from audit import AUDIT_STEPS, FairtrailError, load_spec
+    from fairtrail._provenance import audit_with_lineage
+    from fairtrail._render import print_delivery, print_result
 
     console = _console()
     try:
@@ -108,18 +109,20 @@ def run(spec: Path, out: Path | None, n_boot: int | None, seed: int | None, quie
         parsed = dataclasses.replace(parsed, options=options)
         with _steps(len(AUDIT_STEPS)) as step, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undefined metrics are listed in the result's notes
-            result = run_audit(parsed, on_step=lambda _name, text: step(text))
-        target = out or spec.parent / f"audit-{result.audit_id[:12]}"
-        write_bundle(
-            result, target, spec=parsed.to_dict(), spec_text=spec.read_text(encoding="utf-8")
-        )
+            recorded = audit_with_lineage(
+                parsed,
+                lambda r: out or spec.parent / f"audit-{r.audit_id[:12]}",
+                spec_text=spec.read_text(encoding="utf-8"),
+                on_step=lambda _name, text: step(text),
+            )
     except FairtrailError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.strerror or exc}: {exc.filename}")
-    print_result(console, result, groups=not quiet)
-    console.print(f"Bundle written to [bold]{target}[/bold]")
-    sys.exit(_exit_code(result.status))
+    print_result(console, recorded.result, groups=not quiet)
+    print_delivery(console, recorded)
+    console.print(f"Bundle written to [bold]{recorded.bundle}[/bold]")
+    sys.exit(_exit_code(recorded.result.status))
 
 
 @cli.command()
@@ -147,7 +150,8 @@ def demo(dataset: str, out: Path, n_boot: int, seed: int, quiet: bool) -> None:
     Exits 0 when the demo ran, whatever the verdicts: it demonstrates, it does not gate.
     """
     from audit import FairtrailError
-    from fairtrail._render import print_result
+    from fairtrail._provenance import EVENTS_FILE
+    from fairtrail._render import print_result, print_steps
     from fairtrail.demo import DEMO_STEPS, run_demo
 
     console = _console()
@@ -164,11 +168,14 @@ def demo(dataset: str, out: Path, n_boot: int, seed: int, quiet: bool) -> None:
         f"[bold]Dataset[/bold] {dataset}: {run.rows_raw:,} rows; dropping rows with "
         f"missing values removed {removed:,} ({removed / run.rows_raw:.1%})."
     )
-    for feature, groups in run.preparation["by_group"].items():
-        parts = ", ".join(f"{g} {v['removed_rate']:.1%}" for g, v in groups.items())
-        console.print(f"  removed by {feature}: {parts}")
+    print_steps(console, run.steps)
     console.print(f"[bold]Model[/bold] logistic regression, test accuracy {run.test_accuracy:.3f}")
     print_result(console, run.result, groups=not quiet)
+    console.print(
+        f"Lineage: {len(run.events)} OpenLineage events in {run.bundle / EVENTS_FILE} "
+        f"(see `fairtrail lineage show {run.bundle}`)",
+        soft_wrap=True,
+    )
     console.print(f"Bundle written to [bold]{run.bundle}[/bold]")
 
 
@@ -239,3 +246,166 @@ def lineage_validate(events: Path, spec_dir: Path, lenient: bool) -> None:
         f"{events.name}: {report.n_events} events, {report.n_facets} facets, {mode}: {verdict}"
     )
     sys.exit(EXIT_PASS if report.valid else EXIT_FAIL)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    import os
+    import tempfile
+
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+@lineage.command("show")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--dot",
+    "dot_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the graph as Graphviz DOT to this file.",
+)
+@click.option(
+    "--svg",
+    "svg_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the graph as SVG to this file (laid out here; Graphviz is not needed).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the graph as JSON instead of text.")
+def lineage_show(source: Path, dot_file: Path | None, svg_file: Path | None, as_json: bool) -> None:
+    """Show the lineage graph of SOURCE: an OpenLineage events file or an audit bundle folder.
+
+    A bundle's events are read from <bundle>/lineage/events.jsonl. Prints the jobs in
+    topological order with the datasets and versions their runs read and wrote. Exits 0, or 2
+    when the input cannot be read.
+    """
+    import json
+
+    from fairtrail._provenance import EVENTS_FILE
+    from lineage import LineageError, build_graph, format_text, read_events, to_dot, to_svg
+
+    events_file = source
+    if source.is_dir():
+        events_file = source / EVENTS_FILE
+        if not events_file.is_file():
+            _fail(
+                f"'{source}' is a folder without lineage/events.jsonl: pass an events file "
+                "(JSON Lines or JSON) or an audit bundle folder."
+            )
+    try:
+        events = read_events(events_file)
+    except LineageError as exc:
+        _fail(str(exc))
+    except UnicodeDecodeError as exc:  # read_events only turns OSError into LineageError
+        _fail(f"'{events_file}' is not UTF-8 text: {exc.reason} at byte {exc.start}.")
+    try:
+        graph = build_graph(events)
+    except LineageError as exc:
+        _fail(f"'{events_file}': {exc}")
+    for path, render in ((dot_file, to_dot), (svg_file, to_svg)):
+        if path is not None:
+            try:
+                _write_atomically(path, render(graph))
+            except OSError as exc:
+                _fail(f"Cannot write '{path}': {exc.strerror or exc}.")
+    if as_json:
+        click.echo(json.dumps(graph.to_dict(), indent=2, sort_keys=True))
+    else:
+        click.echo(format_text(graph))
+
+
+@lineage.command("push")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--url",
+    default=None,
+    help="Server to send the events to, e.g. http://localhost:5000; events are posted to "
+    "<url>/api/v1/lineage. Default: $OPENLINEAGE_URL.",
+)
+@click.option(
+    "--api-key-env",
+    default=None,
+    metavar="NAME",
+    help="Environment variable holding the API key, sent as a Bearer token (the key itself is "
+    "never taken on the command line). Default: OPENLINEAGE_API_KEY, when set.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for the endpoint, per event.",
+)
+def lineage_push(source: Path, url: str | None, api_key_env: str | None, timeout: float) -> None:
+    """Send the OpenLineage events of SOURCE to an HTTP endpoint (Marquez-compatible).
+
+    SOURCE is an events file (JSON Lines or JSON) or an audit bundle folder, whose
+    lineage/events.jsonl is sent only if the bundle matches its manifest. Events go in file
+    order and the push stops at the first failure; pushing again resends from the first event,
+    which is safe (the endpoint updates the runs it already holds). Nothing is written.
+
+    Exits 0 when every event was sent, 1 when the endpoint failed (the events stay in the
+    file), 2 on a usage or input error.
+    """
+    import os
+    import shlex
+
+    from audit import verify_bundle
+    from fairtrail._provenance import EVENTS_FILE
+    from lineage import EndpointError, HttpEndpoint, LineageError, push_events, read_events
+
+    if api_key_env is not None and not os.environ.get(api_key_env):
+        _fail(f"--api-key-env names the environment variable {api_key_env!r}, which is not set.")
+    try:
+        endpoint = HttpEndpoint.from_env(url, api_key_env or "OPENLINEAGE_API_KEY", timeout=timeout)
+    except EndpointError as exc:
+        _fail(f"{exc} (from {'--url' if url else 'OPENLINEAGE_URL'})")
+    if endpoint is None:
+        _fail("No endpoint to push to: pass --url or set OPENLINEAGE_URL.")
+    events_file = source
+    try:
+        if source.is_dir():
+            problems = verify_bundle(source)
+            if problems:
+                _fail(f"Bundle '{source}' failed verification; nothing was sent: {problems[0]}")
+            events_file = source / EVENTS_FILE
+            if not events_file.is_file():
+                _fail(f"Bundle '{source}' has no lineage/events.jsonl: no events to push.")
+        events = read_events(events_file)
+        if os.getenv("OPENLINEAGE_DISABLED", "").lower().strip() == "true":
+            Console(stderr=True, highlight=False).print(
+                "note: OPENLINEAGE_DISABLED=true does not apply to `lineage push`, an explicit "
+                "request to send."
+            )
+        report = push_events(events, endpoint)
+    except LineageError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}: {exc.filename}")
+    console = _console()
+    if report.complete:
+        console.print(
+            f"Sent {report.sent} of {report.total} events from {events_file} to {report.target}.",
+            markup=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_PASS)
+    assert report.failed_at is not None
+    console.print(
+        f"Sent {report.sent} of {report.total} events to {report.target}; event "
+        f"{report.failed_at + 1} failed: {report.reason}.\nAll {report.total} events are still "
+        f"in {events_file}; run `fairtrail lineage push {shlex.quote(str(source))}` again when "
+        "the endpoint is back (events sent already are sent again, which is safe).",
+        markup=False,
+        soft_wrap=True,
+    )
+    sys.exit(EXIT_FAIL)

@@ -1,15 +1,20 @@
-"""``fairtrail demo``: a full audit of a bundled real dataset, with no set-up.
+"""``fairtrail demo``: a full audit of a bundled real dataset, with its provenance.
 
-Adult (UCI, CC BY 4.0): drop rows with missing values (a real preparation step whose effect on
-each group is recorded), train a logistic regression on the train split without the sensitive
-columns, predict the test split, and audit sex × race against a demonstration policy.
-German Credit works the same way with sex × age group.
+Adult (UCI, CC BY 4.0): drop rows with missing values (a real preparation step, and a skewed
+one: its effect on each group is recorded), split train/test, train a logistic regression
+without the sensitive columns, predict the test split, and audit sex × race against a
+demonstration policy. German Credit works the same way with sex × age group.
+
+Every step is recorded as OpenLineage events (see :mod:`lineage`): the bundled raw file →
+``drop_missing`` → ``split`` → ``train_model`` → ``predict`` → the predictions file → the
+audit → its result. The events are the bundle's ``lineage/events.jsonl``.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +22,10 @@ from typing import Any
 
 import pandas as pd
 
-from audit import AuditResult, load_spec, run_audit, write_bundle
-from audit.datasets import dataset_info, load_adult, load_german
+from audit import AuditResult, load_spec
+from audit.datasets import dataset_info, dataset_path, load_adult, load_german
+from fairtrail._provenance import audit_with_lineage
+from lineage import RecordingTransport, StepEffect, Tracker
 
 __all__ = ["DEMO_DATASETS", "DemoRun", "run_demo"]
 
@@ -64,80 +71,66 @@ demographic_parity_ratio = 0.8
 equal_opportunity_difference = 0.1
 equalized_odds_difference = 0.1
 predictive_parity_difference = 0.1
+
+[lineage]
+namespace = "{namespace}"
+job = "{dataset}_income_model.audit"
 """
 
 
 @dataclass(frozen=True)
 class DemoRun:
-    """What the demo did: the preparation, the model's quality and the audit."""
+    """What the demo did: the preparation steps, the model's quality and the audit."""
 
     dataset: str
     rows_raw: int
     rows_prepared: int
-    preparation: dict[str, Any]
+    steps: tuple[StepEffect, ...]
     test_accuracy: float
     result: AuditResult
     bundle: Path
+    events: list[dict[str, Any]]
 
 
-def _group_counts(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, dict[str, int]]:
-    return {
-        c: {str(k): int(v) for k, v in frame[c].value_counts(dropna=False).sort_index().items()}
-        for c in columns
-    }
+#: The OpenLineage namespace of the demo's jobs.
+NAMESPACE = "fairtrail-demo"
 
 
-def _drop_missing_step(
-    raw: pd.DataFrame, sensitive: tuple[str, ...]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    prepared = raw.dropna().reset_index(drop=True)
-    before, after = _group_counts(raw, sensitive), _group_counts(prepared, sensitive)
-    effect = {
-        c: {
-            g: {
-                "rows_in": n,
-                "rows_out": after[c].get(g, 0),
-                "removed_rate": (n - after[c].get(g, 0)) / n,
-            }
-            for g, n in before[c].items()
-        }
-        for c in sensitive
-    }
-    step = {
-        "step": "drop_missing",
-        "description": "drop rows with any missing value",
-        "rows_in": len(raw),
-        "rows_out": len(prepared),
-        "by_group": effect,
-    }
-    return prepared, step
+def _split(prepared: pd.DataFrame, ds: _DemoDataset, seed: int) -> tuple[pd.DataFrame, ...]:
+    from sklearn.model_selection import train_test_split
+
+    if "split" in prepared.columns:  # Adult comes with its own train/test split
+        return (
+            prepared[prepared["split"] == "train"],
+            prepared[prepared["split"] == "test"],
+        )
+    train, test = train_test_split(
+        prepared, test_size=0.3, random_state=seed, stratify=prepared[ds.target]
+    )
+    return train, test
 
 
-def _fit_predict(prepared: pd.DataFrame, ds: _DemoDataset, seed: int) -> tuple[pd.DataFrame, float]:
+def _features(frame: pd.DataFrame, ds: _DemoDataset) -> tuple[list[str], list[str]]:
+    drop = {ds.target, "split", *ds.sensitive, "fnlwgt", "personal_status", "age"}
+    features = [c for c in frame.columns if c not in drop]
+    numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c].dtype)]
+    return numeric, [c for c in features if c not in numeric]
+
+
+def _as_object(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
+    out = frame[numeric + categorical].copy()
+    for c in categorical:
+        out[c] = out[c].astype(object)
+    return out
+
+
+def _fit(train: pd.DataFrame, ds: _DemoDataset) -> Any:
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    if "split" in prepared.columns:
-        train = prepared[prepared["split"] == "train"]
-        test = prepared[prepared["split"] == "test"]
-    else:
-        train, test = train_test_split(
-            prepared, test_size=0.3, random_state=seed, stratify=prepared[ds.target]
-        )
-    drop = {ds.target, "split", *ds.sensitive, "fnlwgt", "personal_status", "age"}
-    features = [c for c in prepared.columns if c not in drop]
-    numeric = [c for c in features if pd.api.types.is_numeric_dtype(prepared[c].dtype)]
-    categorical = [c for c in features if c not in numeric]
-
-    def as_object(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[features].copy()
-        for c in categorical:
-            out[c] = out[c].astype(object)
-        return out
-
+    numeric, categorical = _features(train, ds)
     model = make_pipeline(
         ColumnTransformer(
             [
@@ -148,21 +141,22 @@ def _fit_predict(prepared: pd.DataFrame, ds: _DemoDataset, seed: int) -> tuple[p
         LogisticRegression(max_iter=2000),
     )
     y_train = (train[ds.target] == ds.pos_label).to_numpy()
-    model.fit(as_object(train), y_train)
-    x_test = as_object(test)
+    return model.fit(_as_object(train, numeric, categorical), y_train)
+
+
+def _predict(model: Any, test: pd.DataFrame, ds: _DemoDataset, negative: str) -> pd.DataFrame:
+    numeric, categorical = _features(test, ds)
+    x_test = _as_object(test, numeric, categorical)
     score = model.predict_proba(x_test)[:, 1]
     predicted = model.predict(x_test)
-    y_test = (test[ds.target] == ds.pos_label).to_numpy()
-    neg = next(v for v in prepared[ds.target].unique() if v != ds.pos_label)
-    predictions = pd.DataFrame(
+    return pd.DataFrame(
         {
             "y_true": test[ds.target].astype(str).to_numpy(),
-            "y_pred": [ds.pos_label if p else str(neg) for p in predicted],
+            "y_pred": [ds.pos_label if p else negative for p in predicted],
             "y_score": score.round(6),
             **{c: test[c].astype(str).to_numpy() for c in ds.sensitive},
         }
     )
-    return predictions, float((predicted == y_test).mean())
 
 
 #: Steps the demo reports to ``on_step``: load, prepare, train, the audit's four, write.
@@ -177,7 +171,7 @@ def run_demo(
     seed: int = 0,
     on_step: Callable[[str], None] | None = None,
 ) -> DemoRun:
-    """Prepare a bundled dataset, train a model, audit it and write the bundle.
+    """Prepare a bundled dataset, train a model, audit it and write the bundle, with lineage.
 
     Parameters
     ----------
@@ -198,54 +192,103 @@ def run_demo(
 
         raise SpecError(f"Unknown demo dataset {dataset!r}. Available: {sorted(DEMO_DATASETS)}.")
     ds = DEMO_DATASETS[dataset]
+    info = dataset_info(dataset)
+    out = Path(out).resolve()
     say = on_step or (lambda _msg: None)
-    say(f"Loading the bundled {dataset} dataset")
-    raw = ds.load()
-    say("Preparing: dropping rows with missing values")
-    prepared, step = _drop_missing_step(raw, ds.sensitive)
-    say("Training a logistic regression (sensitive columns excluded) and predicting the test split")
-    predictions, accuracy = _fit_predict(prepared, ds, seed)
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        pq_path = Path(tmp) / "predictions.parquet"
-        predictions.to_parquet(pq_path, index=False)
-        spec_text = _SPEC.format(
-            dataset=dataset,
-            pos_label=ds.pos_label,
-            sensitive=json.dumps(list(ds.sensitive)),
-            n_boot=n_boot,
-            seed=seed,
+    recorder = RecordingTransport()
+    tracker = Tracker(NAMESPACE, recorder, sensitive_features=ds.sensitive)
+    job = f"{dataset}_income_model.prepare_and_train"
+    with tracker.run(
+        job,
+        description=f"Prepare the {info['title']} data, train a logistic regression and "
+        "predict the test split (fairtrail demo).",
+        owners=["fairtrail demo"],
+    ) as run:
+        say(f"Loading the bundled {dataset} dataset")
+        raw = run.input(
+            ds.load(),
+            path=dataset_path(dataset),
+            owner=info["origin"],
+            source=info["origin"],
+            source_uri=info["url"],
+            licence=info["licence"],
+            description=f"{info['title']}. {info['citation']}",
         )
+        say("Preparing: dropping rows with missing values")
+        prepared = run.step(
+            "drop_missing",
+            raw,
+            lambda d: d.dropna().reset_index(drop=True),
+            description="Drop rows with any missing value.",
+        )
+        train, test = run.step(
+            "split", prepared, lambda d: _split(d, ds, seed), outputs=["train", "test"]
+        )
+        say(
+            "Training a logistic regression (sensitive columns excluded), predicting the test split"
+        )
+        model = run.step(
+            "train_model",
+            train,
+            lambda d: _fit(d, ds),
+            description="LogisticRegression(max_iter=2000) on one-hot and scaled features; "
+            "sensitive columns, fnlwgt and age excluded.",
+        )
+        negative = next(str(v) for v in prepared[ds.target].unique() if v != ds.pos_label)
+        predictions = run.step("predict", (model, test), lambda m, t: _predict(m, t, ds, negative))
+        buffer = io.BytesIO()
+        predictions.to_parquet(buffer, index=False)
+        predictions_bytes = buffer.getvalue()
+        run.output(
+            predictions,
+            path=out / "predictions.parquet",
+            data=predictions_bytes,
+            description="Predictions of the model on the test split, with the sensitive columns.",
+        )
+    accuracy = float((predictions["y_true"] == predictions["y_pred"]).mean())
+    spec_text = _SPEC.format(
+        dataset=dataset,
+        pos_label=ds.pos_label,
+        sensitive=json.dumps(list(ds.sensitive)),
+        n_boot=n_boot,
+        seed=seed,
+        namespace=NAMESPACE,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "predictions.parquet").write_bytes(predictions_bytes)
         spec_path = Path(tmp) / "spec.toml"
         spec_path.write_text(spec_text, encoding="utf-8")
         spec = load_spec(spec_path)
-        result = run_audit(spec, on_step=lambda _step, text: say(text))
-        predictions_bytes = pq_path.read_bytes()
-    say("Writing the audit bundle")
-    buffer = io.StringIO()
-    json.dump(
-        {
+        summary = {
             "dataset": dataset,
-            "source": dataset_info(dataset),
-            "preparation": [step],
+            "source": info,
             "model": {
                 "estimator": "LogisticRegression(max_iter=2000)",
                 "features_excluded": sorted(ds.sensitive),
                 "test_accuracy": accuracy,
             },
-        },
-        buffer,
-        indent=2,
+            "lineage": "lineage/events.jsonl",
+        }
+        recorded = audit_with_lineage(
+            spec,
+            lambda _result: out,
+            spec_text=spec_text,
+            on_step=lambda _step, text: say(text),
+            upstream_events=recorder.events,
+            data_recorded_as=out / "predictions.parquet",
+            extra_files={
+                "predictions.parquet": predictions_bytes,
+                "provenance.json": (json.dumps(summary, indent=2) + "\n").encode(),
+            },
+        )
+    say("Writing the audit bundle")
+    return DemoRun(
+        dataset,
+        len(raw),
+        len(prepared),
+        tuple(run.effects),
+        accuracy,
+        recorded.result,
+        recorded.bundle,
+        recorded.events,
     )
-    bundle = write_bundle(
-        result,
-        out,
-        spec=spec.to_dict(),
-        spec_text=spec_text,
-        extra_files={
-            "predictions.parquet": predictions_bytes,
-            "provenance.json": (buffer.getvalue() + "\n").encode(),
-        },
-    )
-    return DemoRun(dataset, len(raw), len(prepared), step, accuracy, result, Path(bundle))

@@ -34,6 +34,7 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from audit import FairtrailError
+from lineage._facets import FAIRTRAIL_SPEC_PREFIX, SPEC_DIR
 
 __all__ = [
     "LineageError",
@@ -100,6 +101,8 @@ class SchemaStore:
         ``facets/1-0-0/SchemaDatasetFacet.json`` and so on.
     extra : mapping of str to Path
         More URL prefixes and the folders they map to (for custom facet schemas).
+        fairtrail's own facet schemas (:data:`~lineage.FAIRTRAIL_SPEC_PREFIX`, shipped in the
+        package) are always included.
     """
 
     spec_dir: Path
@@ -115,7 +118,11 @@ class SchemaStore:
         self._documents: dict[str, Any] = {}
 
     def _path(self, url: str) -> Path | None:
-        roots = {SPEC_PREFIX: self.spec_dir, **{k: Path(v) for k, v in self.extra.items()}}
+        roots = {
+            SPEC_PREFIX: self.spec_dir,
+            FAIRTRAIL_SPEC_PREFIX: SPEC_DIR,
+            **{k: Path(v) for k, v in self.extra.items()},
+        }
         for prefix, root in roots.items():
             if url.startswith(prefix):
                 path = (root / url[len(prefix) :]).resolve()

@@ -6,8 +6,11 @@ expected value.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping
 from fractions import Fraction as F
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -92,4 +95,30 @@ def audit_cells(df: pd.DataFrame, **options: Any) -> AuditResult:
         df["p"],
         sensitive_features={"g": df["g"], "h": df["h"]},
         options=AuditOptions(**options),
+    )
+
+
+def make_predictions() -> pd.DataFrame:
+    """400 rows, two sexes, three races, a score; every group large and both classes present."""
+    rng = np.random.default_rng(7)
+    n = 400
+    sex = np.array(["F", "M"] * (n // 2))
+    race = np.array(["A", "B", "C", "A"] * (n // 4))
+    y_true = rng.integers(0, 2, n)
+    y_pred = (rng.random(n) < np.where(sex == "M", 0.6, 0.4)).astype(int)
+    score = np.round(rng.random(n), 2)
+    return pd.DataFrame(
+        {"y_true": y_true, "y_pred": y_pred, "y_score": score, "sex": sex, "race": race}
+    )
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m fairtrail ARGS`` in ``cwd`` in a fresh process, minimal environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "fairtrail", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])},
     )

@@ -24,10 +24,33 @@ def test_preparation_step_recorded_per_group(adult_run) -> None:  # type: ignore
     # 48,842 raw rows; 3,620 have at least one '?' (counted in the raw UCI files).
     assert adult_run.rows_raw == 48_842
     assert adult_run.rows_prepared == 48_842 - 3_620
-    by_sex = adult_run.preparation["by_group"]["sex"]
-    assert by_sex["Female"]["rows_in"] + by_sex["Male"]["rows_in"] == 48_842
-    removed = sum(v["rows_in"] - v["rows_out"] for v in by_sex.values())
-    assert removed == 3_620
+    drop = adult_run.steps[0]
+    assert drop.step == "drop_missing"
+    by_sex = {g.value: g for g in drop.groups if g.feature == "sex"}
+    assert by_sex["Female"].rows_in + by_sex["Male"].rows_in == 48_842
+    assert sum(g.rows_in - g.rows_out for g in by_sex.values()) == 3_620
+    # Dropping missing values is skewed: race is flagged (Asian-Pac-Islander loses the most).
+    flagged = {f.feature: f for f in drop.flags}
+    assert flagged["race"].highest.value == "Asian-Pac-Islander"
+    assert flagged["race"].gap > 0.05
+
+
+def test_lineage_chain_from_raw_file_to_audit(adult_run) -> None:  # type: ignore[no-untyped-def]
+    from lineage import build_graph
+
+    graph = build_graph(adult_run.events)
+    prefix = "adult_income_model.prepare_and_train"
+    names = {j.name for j in graph.jobs}
+    assert {f"{prefix}.{s}" for s in ("drop_missing", "split", "train_model", "predict")} <= names
+    assert "adult_income_model.audit" in names
+    predictions = str(adult_run.bundle / "predictions.parquet")
+    result = str(adult_run.bundle / "result.json")
+    by_name = {j.name: j for j in graph.jobs}
+    audit_job = by_name["adult_income_model.audit"]
+    assert [d.split(":", 2)[2] for d in audit_job.inputs] == [predictions]
+    assert [d.split(":", 2)[2] for d in audit_job.outputs] == [result]
+    writer = by_name[f"{prefix}.write_predictions.parquet"]
+    assert [d.split(":", 2)[2] for d in writer.outputs] == [predictions]
 
 
 def test_audit_covers_sex_race_and_intersection(adult_run) -> None:  # type: ignore[no-untyped-def]

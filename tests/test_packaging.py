@@ -41,6 +41,15 @@ def test_wheel_holds_packages_data_and_entry_point(wheel: Path) -> None:
         "audit/datasets/data/SOURCES.json",
         "audit/datasets/data/ATTRIBUTION.md",
         "lineage/__init__.py",
+        *(
+            f"lineage/spec/facets/1-0-0/{name}.json"  # custom facet schemas: package data
+            for name in (
+                "AuditResultDatasetFacet",
+                "ContentDigestDatasetFacet",
+                "GroupCompositionDatasetFacet",
+                "StepEffectRunFacet",
+            )
+        ),
         "reports/__init__.py",
         "fairtrail/cli.py",
     ):

@@ -1,0 +1,301 @@
+"""Who is in a dataset, and how a preparation step changed it, group by group.
+
+A step's effect on a group is its **removed rate**, ``1 - rows_out / rows_in``: the share of
+the group's rows that the step dropped (negative when it added rows). A step is **flagged**
+for a feature when, among groups with at least ``min_group_size`` rows in, the highest and
+lowest removed rates differ by more than ``tolerance`` *and* a chi-square test of
+independence of (group × kept/removed) rejects at ``significance_level`` — so that a random
+wobble in a small group does not raise a flag. When rows were added the test does not apply
+and the gap alone decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lineage._facets import GroupCompositionDatasetFacet, StepEffectRunFacet, plain
+
+__all__ = ["Composition", "GroupEffect", "StepEffect", "composition", "step_effect"]
+
+#: Label of the joint group of several features, e.g. "Female × Black".
+JOINT = " × "
+_MISSING = "(missing)"
+MAX_CELLS = 1000
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Rows per group of each sensitive feature present in a dataset.
+
+    ``counts[feature][value]``; a ``None`` value stands for rows where the feature is missing.
+    ``cells`` holds the intersectional counts when two or more features are present.
+    """
+
+    rows: int
+    features: tuple[str, ...]
+    absent: tuple[str, ...]
+    counts: Mapping[str, Mapping[str | None, int]]
+    cells: Mapping[tuple[str | None, ...], int]
+
+    def to_facet(self) -> GroupCompositionDatasetFacet:
+        """The ``fairtrail_groupComposition`` facet of this composition."""
+        groups = []
+        for feature in self.features:
+            for value, n in self.counts[feature].items():
+                entry: dict[str, Any] = {"feature": feature, "count": n}
+                entry.update({"missing": True} if value is None else {"value": value})
+                if self.rows:
+                    entry["share"] = n / self.rows
+                groups.append(entry)
+        cells = [
+            {
+                "values": {f: v for f, v in zip(self.features, key, strict=True) if v is not None},
+                "count": n,
+            }
+            for key, n in list(self.cells.items())[:MAX_CELLS]
+        ]
+        return GroupCompositionDatasetFacet(
+            sensitiveFeatures=list(self.features),
+            rowCount=self.rows,
+            groups=plain(groups),
+            absentFeatures=list(self.absent) or None,
+            cells=cells or None,
+            cellsTruncated=(len(self.cells) > MAX_CELLS) or None,
+        )
+
+    def joint_counts(self) -> dict[str, int]:
+        """Counts per intersectional cell, labelled ``"a × b"`` (``(missing)`` for missing)."""
+        return {
+            JOINT.join(_MISSING if v is None else v for v in key): n
+            for key, n in self.cells.items()
+        }
+
+
+def _label(value: Any) -> str | None:
+    return None if pd.isna(value) else str(value)
+
+
+def composition(frame: pd.DataFrame, sensitive_features: Sequence[str]) -> Composition | None:
+    """Count the rows of each group of each sensitive feature (None when none is a column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"sex": ["F", "M", "F", None], "race": ["a", "a", "b", "b"]})
+    >>> c = composition(df, ["sex", "race", "age"])
+    >>> dict(c.counts["sex"]), c.absent
+    ({'F': 2, 'M': 1, None: 1}, ('age',))
+    >>> c.joint_counts()
+    {'F × a': 1, 'F × b': 1, 'M × a': 1, '(missing) × b': 1}
+    """
+    present = tuple(f for f in sensitive_features if f in frame.columns)
+    absent = tuple(f for f in sensitive_features if f not in frame.columns)
+    if not present:
+        return None
+    counts: dict[str, dict[str | None, int]] = {}
+    for feature in present:
+        vc = frame[feature].value_counts(dropna=False, sort=False)
+        merged: dict[str | None, int] = {}
+        for value, n in vc.items():
+            if n:
+                label = _label(value)
+                merged[label] = merged.get(label, 0) + int(n)
+        counts[feature] = dict(sorted(merged.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
+    cells: dict[tuple[str | None, ...], int] = {}
+    if len(present) > 1:
+        sizes = frame.groupby(list(present), dropna=False, observed=True, sort=True).size()
+        for key, n in sizes.items():
+            if n:
+                cell = tuple(_label(v) for v in key)  # type: ignore[attr-defined]
+                cells[cell] = cells.get(cell, 0) + int(n)
+    return Composition(len(frame), present, absent, counts, cells)
+
+
+@dataclass(frozen=True)
+class GroupEffect:
+    """Rows in and out of a step for one group of one feature, in one output."""
+
+    output: str
+    feature: str
+    value: str | None
+    rows_in: int
+    rows_out: int
+
+    @property
+    def removed_rate(self) -> float:
+        """``1 - rows_out / rows_in``; NaN when the group had no rows in."""
+        return 1.0 - self.rows_out / self.rows_in if self.rows_in else float("nan")
+
+
+@dataclass(frozen=True)
+class StepFlag:
+    """A feature whose groups lost rows at rates further apart than the tolerance."""
+
+    output: str
+    feature: str
+    highest: GroupEffect
+    lowest: GroupEffect
+    p_value: float  # NaN when the test does not apply (rows were added)
+
+    @property
+    def gap(self) -> float:
+        """Highest minus lowest removed rate."""
+        return self.highest.removed_rate - self.lowest.removed_rate
+
+
+@dataclass(frozen=True)
+class StepEffect:
+    """How one step changed every group's size, and the features where it was uneven."""
+
+    step: str
+    rows_in: int
+    outputs: tuple[tuple[str, int], ...]
+    groups: tuple[GroupEffect, ...]
+    flags: tuple[StepFlag, ...]
+    tolerance: float
+    min_group_size: int
+    significance_level: float
+
+    @property
+    def flagged(self) -> bool:
+        """True when some feature's removed rates differ beyond the tolerance."""
+        return bool(self.flags)
+
+    def to_facet(self) -> StepEffectRunFacet:
+        """The ``fairtrail_stepEffect`` facet of this effect."""
+        groups = []
+        for g in self.groups:
+            entry: dict[str, Any] = {
+                "output": g.output,
+                "feature": g.feature,
+                "rowsIn": g.rows_in,
+                "rowsOut": g.rows_out,
+            }
+            entry.update({"missing": True} if g.value is None else {"value": g.value})
+            if g.rows_in:
+                entry["removedRate"] = g.removed_rate
+            groups.append(entry)
+        flags = [
+            {
+                "output": f.output,
+                "feature": f.feature,
+                "highestValue": f.highest.value or _MISSING,
+                "highestRemovedRate": f.highest.removed_rate,
+                "lowestValue": f.lowest.value or _MISSING,
+                "lowestRemovedRate": f.lowest.removed_rate,
+                "gap": f.gap,
+                "pValue": None if np.isnan(f.p_value) else f.p_value,
+            }
+            for f in self.flags
+        ]
+        return StepEffectRunFacet(
+            step=self.step,
+            rowsIn=self.rows_in,
+            outputs=[{"name": n, "rowsOut": r} for n, r in self.outputs],
+            tolerance=self.tolerance,
+            minGroupSize=self.min_group_size,
+            significanceLevel=self.significance_level,
+            groups=plain(groups),
+            flags=plain(flags),
+            flagged=self.flagged,
+        )
+
+
+def _by_feature(c: Composition) -> dict[str, Mapping[str | None, int]]:
+    out: dict[str, Mapping[str | None, int]] = dict(c.counts)
+    if len(c.features) > 1:
+        joint: dict[str | None, int] = {k: n for k, n in c.joint_counts().items()}
+        out[JOINT.join(c.features)] = joint
+    return out
+
+
+def _chi2_p(effects: Sequence[GroupEffect]) -> float:
+    from scipy.stats import chi2_contingency
+
+    kept = np.array([g.rows_out for g in effects], dtype=float)
+    total = np.array([g.rows_in for g in effects], dtype=float)
+    if (kept > total).any():
+        return float("nan")  # rows were added: no kept/removed table
+    table = np.vstack([kept, total - kept])
+    if (table.sum(axis=1) == 0).any():
+        return 1.0  # nothing removed (or nothing kept) in any group: no difference
+    return float(chi2_contingency(table).pvalue)
+
+
+def step_effect(
+    step: str,
+    before: Composition,
+    after: Sequence[tuple[str, Composition]],
+    *,
+    tolerance: float = 0.05,
+    min_group_size: int = 30,
+    significance_level: float = 0.01,
+) -> StepEffect:
+    """Compare the groups of a step's input with those of each of its outputs.
+
+    Parameters
+    ----------
+    step : str
+    before : Composition
+        The step's input.
+    after : sequence of (name, Composition)
+        Each output.
+    tolerance : float, default 0.05
+        Largest acceptable gap between groups' removed rates.
+    min_group_size : int, default 30
+        Groups with fewer rows in are reported but do not decide a flag.
+    significance_level : float, default 0.01
+        A gap flags only if the chi-square test rejects equal removal at this level.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"g": ["a"] * 1000 + ["b"] * 1000,
+    ...                     "x": [None] * 100 + [1.0] * 1890 + [None] * 10})
+    >>> clean = raw.dropna()
+    >>> effect = step_effect("drop_missing", composition(raw, ["g"]),
+    ...                      [("output", composition(clean, ["g"]))])
+    >>> [(g.value, round(g.removed_rate, 3)) for g in effect.groups]
+    [('a', 0.1), ('b', 0.01)]
+    >>> effect.flagged, round(effect.flags[0].gap, 2)
+    (True, 0.09)
+    """
+    groups: list[GroupEffect] = []
+    flags: list[StepFlag] = []
+    for name, out in after:
+        out_counts = _by_feature(out)
+        for feature, counts_in in _by_feature(before).items():
+            if feature not in out_counts:
+                continue
+            counts_out = out_counts[feature]
+            values = list(counts_in) + [v for v in counts_out if v not in counts_in]
+            effects = [
+                GroupEffect(name, feature, v, counts_in.get(v, 0), counts_out.get(v, 0))
+                for v in values
+            ]
+            groups += effects
+            eligible = [g for g in effects if g.rows_in >= min_group_size]
+            if len(eligible) < 2:
+                continue
+            hi = max(eligible, key=lambda g: g.removed_rate)
+            lo = min(eligible, key=lambda g: g.removed_rate)
+            if hi.removed_rate - lo.removed_rate <= tolerance:
+                continue
+            p = _chi2_p(eligible)
+            if np.isnan(p) or p < significance_level:
+                flags.append(StepFlag(name, feature, hi, lo, p))
+    return StepEffect(
+        step,
+        before.rows,
+        tuple((n, c.rows) for n, c in after),
+        tuple(groups),
+        tuple(flags),
+        tolerance,
+        min_group_size,
+        significance_level,
+    )
