@@ -493,7 +493,7 @@ def format_text(graph: LineageGraph) -> str:
                 shown = ", ".join(_short_version(v) for v in versions)
                 lines.append(f"  {verb} {_printable(ds.removeprefix('dataset:'))} @ {shown}")
         for run in job.runs:
-            line = f"  run {_printable(run.run_id[:8])} {run.state} {_when(run.started_at)}"
+            line = f"  run {_printable(run.run_id[-12:])} {run.state} {_when(run.started_at)}"
             line += f" → {_when(run.ended_at)}" if run.ended_at else ""
             lines.append(line + (f"  error: {_printable(run.error)}" if run.error else ""))
     lonely = [ds for ds in graph.datasets if ds.id not in touched]
