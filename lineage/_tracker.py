@@ -596,12 +596,11 @@ class TrackedRun:
                 frame.to_csv(tmp, **kwargs)
             with tmp.open("rb") as handle:
                 os.fsync(handle.fileno())
-            data = tmp.read_bytes()
             existed = path.exists()
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        self.output(frame, path=path, data=data, meta=meta, existed=existed)
+        self.output(frame, path=path, meta=meta, existed=existed)
         return path
 
     def output(

@@ -14,6 +14,10 @@ SHARED = Path(os.environ.get("FAIRTRAIL_SHARED", Path(__file__).resolve().parent
 SPEC = SHARED / "openlineage-spec"
 MARQUEZ = SHARED / "marquez-fixtures"
 
+needs_marquez = pytest.mark.skipif(
+    not (MARQUEZ / "metadata.template.json").is_file(),
+    reason=f"the Marquez fixtures are not at {MARQUEZ} (set FAIRTRAIL_SHARED)",
+)
 needs_spec = pytest.mark.skipif(
     not (SPEC / "2-0-2" / "OpenLineage.json").is_file(),
     reason=f"the official OpenLineage schemas are not at {SPEC} (set FAIRTRAIL_SHARED)",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import os
 import random
 import re
 import xml.etree.ElementTree as ET
@@ -37,12 +36,8 @@ from lineage import (
 )
 from lineage._layout import layered_layout, layering
 
-SHARED = Path(os.environ.get("FAIRTRAIL_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-MARQUEZ = SHARED / "marquez-fixtures"
-needs_marquez = pytest.mark.skipif(
-    not (MARQUEZ / "metadata.template.json").is_file(),
-    reason=f"the Marquez fixtures are not at {MARQUEZ} (set FAIRTRAIL_SHARED)",
-)
+from _shared import MARQUEZ, needs_marquez
+
 SVG = "{http://www.w3.org/2000/svg}"
 START = dt.datetime(2024, 3, 1, 9, 0, tzinfo=dt.UTC)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import os
 import re
 import subprocess
 import uuid
@@ -33,13 +32,9 @@ from openlineage.client.serde import Serde
 from audit import FairtrailError
 from lineage import LineageError, SchemaStore, read_events, validate_events
 
-SHARED = Path(os.environ.get("FAIRTRAIL_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-SPEC = SHARED / "openlineage-spec"
-MARQUEZ = SHARED / "marquez-fixtures"
-pytestmark = pytest.mark.skipif(
-    not (SPEC / "2-0-2" / "OpenLineage.json").is_file(),
-    reason=f"the official OpenLineage schemas are not at {SPEC} (set FAIRTRAIL_SHARED)",
-)
+from _shared import MARQUEZ, SPEC, needs_spec
+
+pytestmark = needs_spec
 
 
 @pytest.fixture(scope="module")
