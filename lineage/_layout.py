@@ -466,13 +466,14 @@ def format_text(graph: LineageGraph) -> str:
     --------
     >>> from lineage._graph import build_graph
     >>> events = [{"eventType": "COMPLETE", "eventTime": "2024-05-01T12:00:00+02:00",
-    ...            "run": {"runId": "0f9c2d7e-run"}, "job": {"namespace": "ns", "name": "fit"},
+    ...            "run": {"runId": "01a20fb5-843b-7e66-b751-3ec38af0fa8a"},
+    ...            "job": {"namespace": "ns", "name": "fit"},
     ...            "inputs": [{"namespace": "file", "name": "train.csv", "facets": {
     ...                "version": {"datasetVersion": "3b1f0c9a2e7d44aa"}}}]}]
     >>> print(format_text(build_graph(events)))
     job ns:fit
       reads  file:train.csv @ 3b1f0c9a2e7d
-      run 0f9c2d7e COMPLETE 2024-05-01 10:00:00Z → 2024-05-01 10:00:00Z
+      run 3ec38af0fa8a COMPLETE 2024-05-01 10:00:00Z → 2024-05-01 10:00:00Z
     1 jobs, 1 datasets, 1 runs
     """
     layer = layering(_ids(graph), _pairs(graph))
@@ -493,6 +494,7 @@ def format_text(graph: LineageGraph) -> str:
                 shown = ", ".join(_short_version(v) for v in versions)
                 lines.append(f"  {verb} {_printable(ds.removeprefix('dataset:'))} @ {shown}")
         for run in job.runs:
+            # UUIDv7 ids start with the time (alike within a run): show the distinct tail.
             line = f"  run {_printable(run.run_id[-12:])} {run.state} {_when(run.started_at)}"
             line += f" → {_when(run.ended_at)}" if run.ended_at else ""
             lines.append(line + (f"  error: {_printable(run.error)}" if run.error else ""))
