@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo check test lint types bench clean
+.PHONY: demo check test lint types bench bench-lineage clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ $(AEQ_STAMP):
 
 bench: $(STAMP) $(AEQ_STAMP)
 	$(BIN)/python benchmarks/bench_audit.py --aequitas-python $(AEQ_VENV)/bin/python $(ARGS)
+
+bench-lineage: $(STAMP)
+	$(BIN)/python benchmarks/bench_lineage.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache fairtrail-demo

@@ -11,10 +11,11 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fairtrail import __version__
@@ -26,7 +27,7 @@ EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 def _fail(message: str) -> NoReturn:
     Console(stderr=True, highlight=False).print(
-        f"[bold red]fairtrail: error:[/bold red] {message}", soft_wrap=True
+        f"[bold red]fairtrail: error:[/bold red] {escape(message)}", soft_wrap=True
     )
     sys.exit(EXIT_ERROR)
 
@@ -266,6 +267,37 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _read_lineage(source: Path, action: str) -> tuple[Path, list[Any]]:
+    """The events file of SOURCE and its events; exits 2 naming the problem otherwise.
+
+    SOURCE is an events file, or a bundle folder whose files match its manifest.
+    """
+    from audit import verify_bundle
+    from fairtrail._provenance import EVENTS_FILE
+    from lineage import LineageError, read_events
+
+    events_file = source
+    try:
+        if source.is_dir():
+            events_file = source / EVENTS_FILE
+            if not events_file.is_file():
+                _fail(
+                    f"'{source}' is a folder without {EVENTS_FILE}: pass an events file "
+                    "(JSON Lines or JSON) or an audit bundle folder."
+                )
+            problems = verify_bundle(source)
+            if problems:
+                _fail(
+                    f"Bundle '{source}' failed verification; nothing was {action}: {problems[0]} "
+                    f"(pass {events_file} itself to use its events anyway)."
+                )
+        return events_file, read_events(events_file)
+    except LineageError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}: {exc.filename}")
+
+
 @lineage.command("show")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
@@ -284,29 +316,16 @@ def _write_atomically(path: Path, text: str) -> None:
 def lineage_show(source: Path, dot_file: Path | None, svg_file: Path | None, as_json: bool) -> None:
     """Show the lineage graph of SOURCE: an OpenLineage events file or an audit bundle folder.
 
-    A bundle's events are read from <bundle>/lineage/events.jsonl. Prints the jobs in
-    topological order with the datasets and versions their runs read and wrote. Exits 0, or 2
-    when the input cannot be read.
+    A bundle's events are read from <bundle>/lineage/events.jsonl, and only if every file of the
+    bundle matches its manifest. Prints the jobs in topological order with the datasets and
+    versions their runs read and wrote. Exits 0, or 2 when the input cannot be read or the
+    bundle fails verification.
     """
     import json
 
-    from fairtrail._provenance import EVENTS_FILE
-    from lineage import LineageError, build_graph, format_text, read_events, to_dot, to_svg
+    from lineage import LineageError, build_graph, format_text, to_dot, to_svg
 
-    events_file = source
-    if source.is_dir():
-        events_file = source / EVENTS_FILE
-        if not events_file.is_file():
-            _fail(
-                f"'{source}' is a folder without lineage/events.jsonl: pass an events file "
-                "(JSON Lines or JSON) or an audit bundle folder."
-            )
-    try:
-        events = read_events(events_file)
-    except LineageError as exc:
-        _fail(str(exc))
-    except UnicodeDecodeError as exc:  # read_events only turns OSError into LineageError
-        _fail(f"'{events_file}' is not UTF-8 text: {exc.reason} at byte {exc.start}.")
+    events_file, events = _read_lineage(source, "shown")
     try:
         graph = build_graph(events)
     except LineageError as exc:
@@ -359,9 +378,7 @@ def lineage_push(source: Path, url: str | None, api_key_env: str | None, timeout
     import os
     import shlex
 
-    from audit import verify_bundle
-    from fairtrail._provenance import EVENTS_FILE
-    from lineage import EndpointError, HttpEndpoint, LineageError, push_events, read_events
+    from lineage import EndpointError, HttpEndpoint, LineageError, push_events
 
     if api_key_env is not None and not os.environ.get(api_key_env):
         _fail(f"--api-key-env names the environment variable {api_key_env!r}, which is not set.")
@@ -371,16 +388,8 @@ def lineage_push(source: Path, url: str | None, api_key_env: str | None, timeout
         _fail(f"{exc} (from {'--url' if url else 'OPENLINEAGE_URL'})")
     if endpoint is None:
         _fail("No endpoint to push to: pass --url or set OPENLINEAGE_URL.")
-    events_file = source
+    events_file, events = _read_lineage(source, "sent")
     try:
-        if source.is_dir():
-            problems = verify_bundle(source)
-            if problems:
-                _fail(f"Bundle '{source}' failed verification; nothing was sent: {problems[0]}")
-            events_file = source / EVENTS_FILE
-            if not events_file.is_file():
-                _fail(f"Bundle '{source}' has no lineage/events.jsonl: no events to push.")
-        events = read_events(events_file)
         if os.getenv("OPENLINEAGE_DISABLED", "").lower().strip() == "true":
             Console(stderr=True, highlight=False).print(
                 "note: OPENLINEAGE_DISABLED=true does not apply to `lineage push`, an explicit "

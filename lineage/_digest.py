@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["file_sha256", "row_digest"]
 
@@ -49,52 +50,65 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _numbers(values: np.ndarray, missing: np.ndarray) -> tuple[bytes, bytes]:
-    """(kinds, payload) of a numeric column: whole numbers as int64, others as float bits."""
+def _numbers(values: np.ndarray, missing: np.ndarray) -> tuple[memoryview, memoryview]:
+    """(kinds, payload) of a numeric column: whole numbers as int64, others as float bits.
+
+    The bytes are returned as views of the arrays' buffers, to be hashed without copies.
+    """
     if values.dtype.kind == "b":
         kinds = np.where(missing, _KIND_MISSING, _KIND_BOOL).astype(np.uint8)
         payload = np.where(missing, 0, values.astype(np.int64))
-        return kinds.tobytes(), payload.astype("<i8").tobytes()
+        return kinds.data, payload.astype("<i8", copy=False).data
     if values.dtype.kind in "iu":
         whole = ~missing
-        payload = np.where(missing, 0, values).astype("<i8")
+        payload = values.astype("<i8", copy=True)
+        payload[missing] = 0
     else:
-        floats = values.astype(np.float64)
+        floats = values.astype(np.float64, copy=False)
         with np.errstate(invalid="ignore"):
             whole = ~missing & np.isfinite(floats) & (np.floor(floats) == floats)
             whole &= np.abs(floats) < 2.0**63
-        ints = np.where(whole, floats, 0.0).astype(np.int64)
-        bits = np.where(missing, 0.0, floats).view(np.int64)
-        payload = np.where(whole, ints, bits).astype("<i8")
+        payload = floats.astype(np.float64, copy=True)  # its IEEE-754 bits, as int64
+        payload[missing] = 0.0
+        payload = payload.view("<i8")
+        payload[whole] = floats[whole].astype(np.int64)
     kinds = np.full(values.shape, _KIND_FLOAT, dtype=np.uint8)
     kinds[whole] = _KIND_INT
     kinds[missing] = _KIND_MISSING
-    return kinds.tobytes(), payload.tobytes()
+    return kinds.data, payload.data
 
 
-def _texts(series: pd.Series) -> tuple[bytes, bytes, bytes]:
+def _texts(series: pd.Series) -> tuple[memoryview, memoryview, memoryview]:
     """(missing flags, int64 byte lengths, utf-8 bytes) of a column taken as text."""
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        series = series.astype("string")
-    elif not pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
-        missing = series.isna().to_numpy(dtype=bool)
-        text = [
-            None if m else (v if isinstance(v, str) else str(v))
-            for v, m in zip(series.to_numpy(dtype=object), missing, strict=True)
-        ]
-        series = pd.Series(text, dtype="string")
-    arr = pa.array(series, type=pa.large_string(), from_pandas=True)
+    if isinstance(series.dtype, pd.CategoricalDtype):  # each category's text, gathered by Arrow
+        codes = series.cat.codes.to_numpy()
+        texts = [v if isinstance(v, str) else str(v) for v in series.cat.categories]
+        arr = pc.take(pa.array(texts, type=pa.large_string()), pa.array(codes, mask=codes < 0))
+    else:
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            series = series.astype("string")
+        elif not pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
+            missing = series.isna().to_numpy(dtype=bool)
+            text = [
+                None if m else (v if isinstance(v, str) else str(v))
+                for v, m in zip(series.to_numpy(dtype=object), missing, strict=True)
+            ]
+            series = pd.Series(text, dtype="string")
+        arr = pa.array(series, from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):  # Arrow-backed columns read from files
         arr = arr.combine_chunks()
+    if arr.type not in (pa.string(), pa.large_string()):
+        arr = arr.cast(pa.large_string())
     arr = arr.fill_null("")
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[
+    offset_type = np.int64 if arr.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=offset_type)[
         arr.offset : arr.offset + len(arr) + 1
     ]
     lengths = np.diff(offsets).astype("<i8")
     data = arr.buffers()[2]
-    payload = b"" if data is None else data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]
+    payload = memoryview(b"" if data is None else data)[int(offsets[0]) : int(offsets[-1])]
     missing = (lengths == 0).astype(np.uint8)  # "" and missing are one, as in CSV
-    return missing.tobytes(), lengths.tobytes(), payload
+    return missing.data, lengths.data, payload
 
 
 def row_digest(frame: pd.DataFrame) -> str:
@@ -123,17 +137,24 @@ def row_digest(frame: pd.DataFrame) -> str:
     digest.update(f"fairtrail-rows-v1\0{len(frame)}\0{frame.shape[1]}\0".encode())
     for name in sorted(frame.columns, key=str):
         series = frame[name]
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            series = series.astype(series.cat.categories.dtype)
+        if isinstance(series.dtype, pd.CategoricalDtype) and not pd.api.types.is_string_dtype(
+            series.cat.categories.dtype
+        ):
+            # The values (missing as NA: an int category column may have missing rows).
+            codes = series.cat.codes.to_numpy()
+            categories = pd.array(series.cat.categories.to_numpy())  # nullable: room for NA
+            series = pd.Series(categories.take(codes, allow_fill=True))
         digest.update(b"\1" + str(name).encode("utf-8") + b"\0")
         missing = series.isna().to_numpy(dtype=bool)
         if pd.api.types.is_bool_dtype(series.dtype) or (
             pd.api.types.is_numeric_dtype(series.dtype)
         ):
             values = series.to_numpy(dtype=None, na_value=0) if missing.any() else series.to_numpy()
-            kinds, payload = _numbers(np.asarray(values), missing)
-            digest.update(b"n" + kinds + payload)
+            digest.update(b"n")
+            for part in _numbers(np.asarray(values), missing):
+                digest.update(part)
         else:
-            flags, lengths, data = _texts(series)
-            digest.update(b"t" + flags + lengths + data)
+            digest.update(b"t")
+            for text_part in _texts(series):
+                digest.update(text_part)
     return digest.hexdigest()

@@ -165,6 +165,16 @@ def schema_facet(frame: pd.DataFrame) -> schema_dataset.SchemaDatasetFacet:
     )
 
 
+def _distinct_count(series: pd.Series) -> int:
+    """Distinct non-missing values; numpy numbers by sorting (several times faster than hashing)."""
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
+        values = series.to_numpy()
+        if values.dtype.kind == "f":
+            values = values[~np.isnan(values)]
+        return int(np.unique(values).size)
+    return int(series.nunique(dropna=True))
+
+
 def quality_facet(
     frame: pd.DataFrame, *, size: int | None = None
 ) -> data_quality_metrics_dataset.DataQualityMetricsDatasetFacet:
@@ -174,7 +184,7 @@ def quality_facet(
         series = frame[c]
         values: dict[str, Any] = {
             "nullCount": int(series.isna().sum()),
-            "distinctCount": int(series.nunique(dropna=True)),
+            "distinctCount": _distinct_count(series),
             "count": float(series.notna().sum()),
         }
         if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(

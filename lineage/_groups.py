@@ -11,6 +11,7 @@ and the gap alone decides.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +81,22 @@ def _label(value: Any) -> str | None:
     return None if pd.isna(value) else str(value)
 
 
+def _codes(series: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+    """Integer codes of a column's values (sorted when they sort) and the code's labels.
+
+    Missing values get the last code, labelled None.
+    """
+    try:
+        codes, uniques = pd.factorize(series, sort=True)
+    except TypeError:  # values of several types that do not compare
+        codes, uniques = pd.factorize(series, sort=False)
+    labels = [_label(v) for v in uniques]
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(labels), codes)
+        labels.append(None)
+    return np.asarray(codes, dtype=np.intp), labels
+
+
 def composition(frame: pd.DataFrame, sensitive_features: Sequence[str]) -> Composition | None:
     """Count the rows of each group of each sensitive feature (None when none is a column).
 
@@ -97,22 +114,33 @@ def composition(frame: pd.DataFrame, sensitive_features: Sequence[str]) -> Compo
     absent = tuple(f for f in sensitive_features if f not in frame.columns)
     if not present:
         return None
+    # Each feature is factorized once (values in sorted order, missing last); the marginal
+    # and the intersectional counts are bincounts of the codes.
+    coded = [_codes(frame[feature]) for feature in present]
     counts: dict[str, dict[str | None, int]] = {}
-    for feature in present:
-        vc = frame[feature].value_counts(dropna=False, sort=False)
+    for feature, (codes, labels) in zip(present, coded, strict=True):
         merged: dict[str | None, int] = {}
-        for value, n in vc.items():
+        for label, n in zip(labels, np.bincount(codes, minlength=len(labels)), strict=True):
             if n:
-                label = _label(value)
                 merged[label] = merged.get(label, 0) + int(n)
         counts[feature] = dict(sorted(merged.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
     cells: dict[tuple[str | None, ...], int] = {}
     if len(present) > 1:
-        sizes = frame.groupby(list(present), dropna=False, observed=True, sort=True).size()
-        for key, n in sizes.items():
-            if n:
-                cell = tuple(_label(v) for v in key)  # type: ignore[attr-defined]
+        shape = tuple(len(labels) for _, labels in coded)
+        if math.prod(shape) <= max(len(frame), 1 << 20):
+            flat = np.ravel_multi_index(tuple(codes for codes, _ in coded), shape)
+            sizes = np.bincount(flat, minlength=math.prod(shape))
+            nonzero = np.flatnonzero(sizes)
+            keys = zip(*np.unravel_index(nonzero, shape), strict=True)
+            for key, n in zip(keys, sizes[nonzero], strict=True):  # in sorted order of values
+                cell = tuple(labels[i] for (_, labels), i in zip(coded, key, strict=True))
                 cells[cell] = cells.get(cell, 0) + int(n)
+        else:  # too many combinations for a dense count: let pandas find the ones present
+            grouped = frame.groupby(list(present), dropna=False, observed=True, sort=True).size()
+            for values, n in grouped.items():
+                if n:
+                    cell = tuple(_label(v) for v in values)  # type: ignore[attr-defined]
+                    cells[cell] = cells.get(cell, 0) + int(n)
     return Composition(len(frame), present, absent, counts, cells)
 
 

@@ -23,18 +23,19 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from audit import FairtrailError
 from lineage._facets import FAIRTRAIL_SPEC_PREFIX, SPEC_DIR
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 __all__ = [
     "LineageError",
@@ -225,6 +226,34 @@ def _facets(event: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
                 yield _location(path), name, facet
 
 
+#: Formats the OpenLineage schemas use; jsonschema checks a format only if its checker imports.
+_FORMATS = {"date-time": "rfc3339-validator", "uri": "rfc3986-validator", "uuid": "jsonschema"}
+
+
+@cache
+def _validator_class() -> type[Draft202012Validator]:
+    """The 2020-12 validator of jsonschema, imported on first use; needs the format checkers."""
+    from jsonschema import Draft202012Validator
+
+    missing = sorted(
+        f"{name} (needs {package})"
+        for name, package in _FORMATS.items()
+        if name not in Draft202012Validator.FORMAT_CHECKER.checkers
+    )
+    if missing:
+        raise LineageError(
+            "Cannot check the formats OpenLineage events use: " + ", ".join(missing) + ". "
+            "Reinstall fairtrail with its dependencies."
+        )
+    return Draft202012Validator
+
+
+def _best_match(errors: Iterable[Any]) -> Any:
+    from jsonschema.exceptions import best_match
+
+    return best_match(errors)
+
+
 def _errors(store: SchemaStore, instance: Any, url: str, where: str, index: int) -> list[Problem]:
     base, fragment = _split(url)
     doc = store.document(base)
@@ -246,9 +275,8 @@ def _errors(store: SchemaStore, instance: Any, url: str, where: str, index: int)
     if pointer is None:
         return [Problem(index, where, f"schema {url} names a fragment that does not exist")]
     schema = {"$ref": f"{base}#{pointer}"} if pointer else {"$ref": base}
-    validator = Draft202012Validator(
-        schema, registry=store.registry, format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    cls = _validator_class()
+    validator = cls(schema, registry=store.registry, format_checker=cls.FORMAT_CHECKER)
     try:
         errors = list(validator.iter_errors(instance))
     except Unresolvable as exc:
@@ -256,7 +284,7 @@ def _errors(store: SchemaStore, instance: Any, url: str, where: str, index: int)
     problems = []
     for error in errors:
         # For oneOf/anyOf failures name the most relevant branch, not the whole union.
-        shown = best_match(error.context) if error.context else error
+        shown = _best_match(error.context) if error.context else error
         assert shown is not None
         loc = _location([where, *shown.absolute_path]) if where else _location(shown.absolute_path)
         problems.append(Problem(index, loc, shown.message))
@@ -339,13 +367,18 @@ def read_events(path: str | Path) -> list[Any]:
     Raises
     ------
     LineageError
-        The file is missing or a line is not JSON (with its line number).
+        The file is missing, is not UTF-8 text, or a line is not JSON (with its line number).
     """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise LineageError(f"Cannot read '{path}': {exc.strerror or exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise LineageError(
+            f"'{path.name}' is not UTF-8 text (byte {exc.start}): expected OpenLineage events "
+            "as JSON Lines or JSON."
+        ) from None
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:

@@ -11,14 +11,17 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from audit import read_bundle
+from fairtrail.cli import cli
 from lineage import SchemaStore, Tracker, read_events, validate_events
 
 from _receiver import Receiver, dead_url
@@ -117,6 +120,24 @@ def test_result_dataset_carries_the_verdicts(audited: Path) -> None:
         (c.criterion, c.attribute, c.verdict) for c in result.criteria
     ]
     assert facet["criteria"][0]["estimate"] == pytest.approx(result.criteria[0].estimate.value)
+
+
+def test_show_verifies_the_bundle_first(audited: Path, tmp_path: Path) -> None:
+    bundle = shutil.copytree(audited / "bundle", tmp_path / "bundle")
+    events_file = bundle / "lineage" / "events.jsonl"
+    shown = CliRunner().invoke(cli, ["lineage", "show", str(bundle)])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output == CliRunner().invoke(cli, ["lineage", "show", str(events_file)]).output
+    assert "audit.audit" in shown.output
+
+    events_file.write_text("".join(events_file.read_text().splitlines(keepends=True)[:-1]))
+    refused = CliRunner().invoke(cli, ["lineage", "show", str(bundle)])
+    assert refused.exit_code == 2
+    assert refused.stdout == ""
+    assert "failed verification; nothing was shown" in refused.stderr
+    assert "lineage/events.jsonl does not match its sha256" in refused.stderr
+    # The events file itself is still readable, by explicit choice.
+    assert CliRunner().invoke(cli, ["lineage", "show", str(events_file)]).exit_code == 0
 
 
 @needs_spec

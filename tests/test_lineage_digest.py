@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from audit import parse_spec, run_audit
 from audit.datasets import load_adult
 from lineage import file_sha256, row_digest
+
+from _tables import make_predictions
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +92,67 @@ def test_arrow_backed_text_in_several_chunks(tmp_path: Path) -> None:
     back = pd.read_parquet(tmp_path / "p.parquet")
     assert row_digest(back) == row_digest(frame)
     assert row_digest(back.astype({"s": object})) == row_digest(frame)
+
+
+def test_digest_of_a_tiny_table_derived_by_hand() -> None:
+    # The canonical form written out: header, then per column (in name order) its name, its
+    # kind and its buffers. Numbers: one kind byte per row (0 missing, 1 integer, 2 float),
+    # then int64 little-endian payloads (float bits for non-whole floats, 0 for missing).
+    # Text: one missing flag per row, int64 byte lengths, then the UTF-8 bytes.
+    frame = pd.DataFrame({"s": ["é", None], "n": [3.0, 0.5]})
+    half = np.float64(0.5).view(np.int64).item()
+    expected = hashlib.sha256(
+        b"fairtrail-rows-v1\x002\x002\x00"
+        + b"\x01n\x00n"
+        + bytes([1, 2])
+        + (3).to_bytes(8, "little")
+        + half.to_bytes(8, "little", signed=True)
+        + b"\x01s\x00t"
+        + bytes([0, 1])
+        + (2).to_bytes(8, "little")
+        + (0).to_bytes(8, "little")
+        + "é".encode()
+    ).hexdigest()
+    assert row_digest(frame) == expected
+
+
+@pytest.mark.parametrize(
+    ("categorical", "plain"),
+    [
+        (pd.Categorical(["b", None, "a", "b"]), ["b", None, "a", "b"]),
+        (pd.Categorical([2, None, 1, 2]), [2.0, np.nan, 1.0, 2.0]),  # was a crash: NaN → int
+        (pd.Categorical([True, None, False, True]), pd.array([True, None, False, True])),
+        (pd.Categorical([1.5, np.nan, 1.5, 2.0]), [1.5, np.nan, 1.5, 2.0]),
+        (pd.Categorical(["x", 1, None, "x"]), ["x", "1", None, "x"]),  # mixed: taken as text
+        (
+            pd.Categorical(pd.to_datetime(["2024-01-02", None, "2024-01-02", "2023-05-06"])),
+            pd.to_datetime(["2024-01-02", None, "2024-01-02", "2023-05-06"]),
+        ),
+    ],
+)
+def test_a_categorical_column_is_its_values(categorical: Any, plain: Any) -> None:
+    assert row_digest(pd.DataFrame({"c": categorical})) == row_digest(pd.DataFrame({"c": plain}))
+    sliced = pd.DataFrame({"c": categorical}).iloc[1:]  # codes not starting at the first row
+    assert row_digest(sliced) == row_digest(pd.DataFrame({"c": plain}).iloc[1:])
+
+
+def test_the_audit_loader_frame_has_the_file_rows_digest(tmp_path: Path) -> None:
+    # `fairtrail run` describes the frame the audit loaded (sensitive features categorical);
+    # its digest must be that of the rows in the file.
+    frame = make_predictions()
+    frame.to_parquet(tmp_path / "p.parquet", index=False)
+    spec = parse_spec(
+        {
+            "data": {
+                "path": str(tmp_path / "p.parquet"),
+                "y_true": "y_true",
+                "y_pred": "y_pred",
+                "sensitive_features": ["sex", "race"],
+            },
+            "audit": {"n_boot": 0},
+        }
+    )
+    loaded: list[pd.DataFrame] = []
+    run_audit(spec, on_data=loaded.append)
+    assert isinstance(loaded[0]["sex"].dtype, pd.CategoricalDtype)
+    assert row_digest(loaded[0]) == row_digest(frame[list(loaded[0].columns)])

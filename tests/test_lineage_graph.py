@@ -567,6 +567,11 @@ def write_jsonl(path: Path, events: list[dict[str, Any]]) -> Path:
     return path
 
 
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
 def invoke(*args: str) -> Any:
     return CliRunner().invoke(cli, ["lineage", "show", *args], catch_exceptions=False)
 
@@ -578,18 +583,14 @@ def summary(events: list[dict[str, Any]]) -> str:
     return f"{len(jobs)} jobs, {len(data)} datasets, {len(runs)} runs"
 
 
-def test_cli_show_file_and_bundle(tmp_path: Path) -> None:
+def test_cli_show_file(tmp_path: Path) -> None:
+    # A bundle is shown only after verification: see test_lineage_audit.py.
     events = determinism_events()
     file = write_jsonl(tmp_path / "events.jsonl", events)
     result = invoke(str(file))
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == summary(events)
-    bundle = tmp_path / "audit-1"
-    write_jsonl(bundle / "lineage" / "events.jsonl", events)
-    from_bundle = invoke(str(bundle))
-    assert from_bundle.exit_code == 0
-    assert from_bundle.output == result.output
-    as_json = invoke(str(bundle), "--json")
+    as_json = invoke(str(file), "--json")
     assert as_json.exit_code == 0
     assert len(json.loads(as_json.output)["jobs"]) == len({e["job"]["name"] for e in events})
 
@@ -625,6 +626,11 @@ def one_error_line(result: Any) -> str:
         (lambda p: p / "folder", "without lineage/events.jsonl"),
         (lambda p: write_jsonl(p / "bad.jsonl", [{"run": {"runId": "r"}}]), "Event 1: 'job'"),
         (lambda p: p / "missing.jsonl", "Cannot read"),
+        (lambda p: write_bytes(p / "latin1.jsonl", b'{"a": "caf\xe9"}\n'), "is not UTF-8 text"),
+        (
+            lambda p: write_jsonl(p / "nobundle" / "lineage" / "events.jsonl", []).parent.parent,
+            "manifest.json is missing",
+        ),
     ],
 )
 def test_cli_errors_are_one_line(

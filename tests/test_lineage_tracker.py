@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from openlineage.client.serde import Serde
 
 from lineage import (
     JsonlFileTransport,
@@ -379,3 +380,45 @@ def test_every_event_type_validates_strictly(tmp_path: Path) -> None:
         "tags",
         "dataSource",
     } <= names
+
+
+def test_quality_metrics_derived_by_hand() -> None:
+    from lineage._facets import quality_facet
+
+    frame = pd.DataFrame(
+        {
+            "f": [0.0, -0.0, np.nan, 2.5, np.inf, 2.5],  # 0 and -0 are one value; inf counts
+            "i": np.array([3, 1, 3, 3, 7, 1], dtype=np.int16),
+            "n": pd.array([1, None, 1, None, 2, 2], dtype="Int64"),
+            "s": ["a", None, "b", "a", "", "a"],  # "" is a value here (not the row digest)
+        }
+    )
+    metrics = json.loads(Serde.to_json(quality_facet(frame, size=123)))
+    assert (metrics["rowCount"], metrics["bytes"]) == (6, 123)
+    columns = metrics["columnMetrics"]
+    assert all(c.pop("quantiles") == {} for c in columns.values())  # the client's default
+    assert columns["f"] == {
+        "nullCount": 1,
+        "distinctCount": 3,
+        "count": 5.0,
+        "min": 0.0,
+        "max": 2.5,
+        "sum": 5.0,
+    }  # min/max/sum over the finite values
+    assert columns["i"] == {
+        "nullCount": 0,
+        "distinctCount": 3,
+        "count": 6.0,
+        "min": 1.0,
+        "max": 7.0,
+        "sum": 18.0,
+    }
+    assert columns["n"] == {
+        "nullCount": 2,
+        "distinctCount": 2,
+        "count": 4.0,
+        "min": 1.0,
+        "max": 2.0,
+        "sum": 6.0,
+    }
+    assert columns["s"] == {"nullCount": 1, "distinctCount": 3, "count": 5.0}

@@ -97,6 +97,37 @@ def test_naive_timestamp_is_caught(store: SchemaStore) -> None:
     ]
 
 
+def test_relative_producer_uri_is_caught(store: SchemaStore) -> None:
+    # `producer` has format "uri": checked only when rfc3986-validator is installed (a
+    # declared dependency; the validator refuses to run without it).
+    event = emitted_event()
+    event["producer"] = "fairtrail 0.1.0"
+    assert messages(validate_events([event], store)) == [
+        "event 1, producer: 'fairtrail 0.1.0' is not a 'uri'"
+    ]
+
+
+def test_validation_refuses_to_run_without_a_format_checker(
+    store: SchemaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without rfc3986-validator jsonschema silently accepts any string as a "uri".
+    from jsonschema import Draft202012Validator
+
+    from lineage import _validate
+
+    checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
+    del checkers["uri"]
+    monkeypatch.setattr(Draft202012Validator.FORMAT_CHECKER, "checkers", checkers)
+    _validate._validator_class.cache_clear()
+    try:
+        with pytest.raises(LineageError, match=r"uri \(needs rfc3986-validator\)"):
+            validate_events([emitted_event()], store)
+    finally:
+        monkeypatch.undo()
+        _validate._validator_class.cache_clear()
+    assert validate_events([emitted_event()], store).valid
+
+
 def test_numpy_value_written_by_the_client_is_caught(store: SchemaStore) -> None:
     # openlineage-python writes some numpy scalars (np.int32, np.float32, np.bool_; np.int64
     # and np.float64 pass) as a "<<non-serializable: …>>" string (../shared/NOTES.md). The
