@@ -249,24 +249,6 @@ def lineage_validate(events: Path, spec_dir: Path, lenient: bool) -> None:
     sys.exit(EXIT_PASS if report.valid else EXIT_FAIL)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    import os
-    import tempfile
-
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
 def _read_lineage(source: Path, action: str) -> tuple[Path, list[Any]]:
     """The events file of SOURCE and its events; exits 2 naming the problem otherwise.
 
@@ -323,6 +305,7 @@ def lineage_show(source: Path, dot_file: Path | None, svg_file: Path | None, as_
     """
     import json
 
+    from audit._files import write_atomically
     from lineage import LineageError, build_graph, format_text, to_dot, to_svg
 
     events_file, events = _read_lineage(source, "shown")
@@ -333,7 +316,7 @@ def lineage_show(source: Path, dot_file: Path | None, svg_file: Path | None, as_
     for path, render in ((dot_file, to_dot), (svg_file, to_svg)):
         if path is not None:
             try:
-                _write_atomically(path, render(graph))
+                write_atomically(path, render(graph).encode())
             except OSError as exc:
                 _fail(f"Cannot write '{path}': {exc.strerror or exc}.")
     if as_json:

@@ -10,13 +10,12 @@ the same folder, fsync, rename), so an interrupted save never leaves half a mode
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from audit._exceptions import FairtrailError
+from audit._files import write_atomically
 
 __all__ = ["TRUSTED_TYPES", "UntrustedModelError", "load_model", "save_model"]
 
@@ -57,16 +56,7 @@ def save_model(model: Any, path: str | Path) -> str:
     data = sio.dumps(model)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data)
     return hashlib.sha256(data).hexdigest()
 
 
