@@ -182,10 +182,11 @@ def quality_facet(
     metrics: dict[str, data_quality_metrics_dataset.ColumnMetrics] = {}
     for c in frame.columns:
         series = frame[c]
+        nulls = int(series.isna().sum())
         values: dict[str, Any] = {
-            "nullCount": int(series.isna().sum()),
+            "nullCount": nulls,
             "distinctCount": _distinct_count(series),
-            "count": float(series.notna().sum()),
+            "count": float(len(series) - nulls),
         }
         if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
             series.dtype

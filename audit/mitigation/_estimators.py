@@ -28,10 +28,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from audit._exceptions import DataValidationError
+from audit.mitigation._common import MitigationError, uniform_draws
 
 __all__ = [
     "REDUCTION_CONSTRAINTS",
@@ -62,10 +61,6 @@ _METHODS = ("exponentiated_gradient", "grid_search")
 _JOINT = " × "
 #: pandas' category for deprecations that become errors in its next major version.
 _PANDAS_DEPRECATION: type[Warning] = getattr(pd.errors, "Pandas4Warning", FutureWarning)
-
-
-class MitigationError(DataValidationError):
-    """A mitigation cannot run on this data or with these parameters."""
 
 
 def group_labels(sensitive_features: Any, n_rows: int | None = None) -> pd.Series:
@@ -316,7 +311,7 @@ class ReductionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):  
         positive = self.predict_proba(X)[:, 1]
         if len(self.predictors_) == 1:
             return positive.round().astype(np.int64)
-        draws = check_random_state(self.random_state).rand(len(positive))
+        draws = uniform_draws(self.random_state, len(positive))
         return np.asarray(positive >= draws, dtype=np.int64)
 
 
@@ -481,7 +476,7 @@ class ThresholdOptimizerClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEsti
         sensitive_features=..., random_state=random_state)``.
         """
         positive = self.predict_proba(X, sensitive_features=sensitive_features)[:, 1]
-        draws = check_random_state(self.random_state).rand(len(positive))
+        draws = uniform_draws(self.random_state, len(positive))
         return np.asarray(positive >= draws, dtype=np.int64)
 
 

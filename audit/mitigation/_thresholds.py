@@ -62,9 +62,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from audit._exceptions import DataValidationError
 from audit._statistics import CellStatistics, count_statistics
 from audit._validation import PreparedData, check_same_length, prepare_data
+from audit.mitigation._common import MitigationError, uniform_draws
 
 __all__ = [
     "CONSTRAINTS",
@@ -116,7 +116,7 @@ _SCORE_SOURCES = ("auto", "predict_proba", "decision_function", "predict")
 _TABLE_LIMIT = 1 << 22
 
 
-class ThresholdError(DataValidationError):
+class ThresholdError(MitigationError):
     """Group thresholds cannot be fitted or applied to this data with these parameters."""
 
 
@@ -1109,25 +1109,6 @@ def threshold_probability(
     return probability
 
 
-def _uniform(random_state: Any, n: int) -> FloatArray:
-    """``n`` uniform draws from ``random_state``, never from NumPy's global generator."""
-    if random_state is None:
-        rng: Any = np.random.RandomState()  # fresh OS entropy: not reproducible, not global
-    elif isinstance(random_state, np.random.RandomState | np.random.Generator):
-        rng = random_state
-    elif isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
-        rng = np.random.RandomState(int(random_state))
-    else:
-        raise ThresholdError(
-            "The 'random_state' parameter must be an int, a numpy RandomState or Generator, or "
-            f"None. Got {random_state!r}."
-        )
-    if isinstance(rng, np.random.Generator):
-        return rng.random(n)
-    out: FloatArray = rng.random_sample(n)
-    return out
-
-
 def predict_thresholds(
     thresholds: GroupThresholds,
     y_score: Any,
@@ -1173,7 +1154,7 @@ def predict_thresholds(
     )
     if deterministic:
         return probability.astype(np.int8)
-    draws = _uniform(random_state, probability.size)
+    draws = uniform_draws(random_state, probability.size)
     return (probability >= draws).astype(np.int8)
 
 
