@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo check test lint types bench bench-lineage clean
+.PHONY: demo check test lint types bench bench-lineage bench-thresholds bench-mitigation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench: $(STAMP) $(AEQ_STAMP)
 
 bench-lineage: $(STAMP)
 	$(BIN)/python benchmarks/bench_lineage.py $(ARGS)
+
+bench-thresholds: $(STAMP)
+	$(BIN)/python benchmarks/bench_thresholds.py $(ARGS)
+
+bench-mitigation: $(STAMP)
+	$(BIN)/python benchmarks/bench_mitigation.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache fairtrail-demo

@@ -37,6 +37,7 @@ __all__ = [
     "BUNDLE_FORMAT",
     "environment_info",
     "read_bundle",
+    "require_intact",
     "result_json",
     "verify_bundle",
     "write_bundle",
@@ -229,6 +230,16 @@ def verify_bundle(path: str | Path) -> list[str]:
     return problems
 
 
+def require_intact(path: str | Path) -> None:
+    """Raise :class:`BundleError` naming the first problem unless the bundle is intact."""
+    path = Path(path)
+    if not path.is_dir():
+        raise BundleError(f"Bundle '{path}' does not exist or is not a folder.")
+    problems = verify_bundle(path)
+    if problems:
+        raise BundleError(f"Bundle '{path}' failed verification: {problems[0]}")
+
+
 def read_bundle(path: str | Path, *, verify: bool = True) -> AuditResult:
     """Read the result of a bundle, verifying it against its manifest first.
 
@@ -241,9 +252,7 @@ def read_bundle(path: str | Path, *, verify: bool = True) -> AuditResult:
     if not path.is_dir():
         raise BundleError(f"Bundle '{path}' does not exist or is not a folder.")
     if verify:
-        problems = verify_bundle(path)
-        if problems:
-            raise BundleError(f"Bundle '{path}' failed verification: {problems[0]}")
+        require_intact(path)
     try:
         data = json.loads((path / RESULT).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

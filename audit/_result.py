@@ -380,6 +380,8 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(tp: Any, value: Any, path: str) -> Any:
+    if tp is Any:
+        return value
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):

@@ -42,7 +42,7 @@ from audit._exceptions import SpecError
 from audit._policy import Policy, Threshold
 from audit._result import AuditOptions, _decode, _encode
 
-__all__ = ["AuditSpec", "DataSpec", "LineageSpec", "load_spec", "parse_spec"]
+__all__ = ["AuditSpec", "DataSpec", "LineageSpec", "load_spec", "parse_policy", "parse_spec"]
 
 Label = str | int | float | bool
 
@@ -180,7 +180,6 @@ def parse_spec(
     policy = _table(raw, "policy", origin)
     _check_keys(data, _DATA_KEYS, "data.", origin)
     _check_keys(audit, _AUDIT_KEYS, "audit.", origin)
-    _check_keys(policy, _POLICY_KEYS, "policy.", origin)
     lineage = _table(raw, "lineage", origin)
     _check_keys(lineage, _LINEAGE_KEYS, "lineage.", origin)
     for key in ("y_true", "y_pred", "sensitive_features"):
@@ -206,6 +205,27 @@ def parse_spec(
     if not data_spec.sensitive_features:
         raise SpecError(f"{origin}: data.sensitive_features must name at least one column.")
     _check_options(options, origin)
+    pol = parse_policy(policy, origin)
+    if not lineage_spec.namespace:
+        raise SpecError(f"{origin}: lineage.namespace must not be empty.")
+    if not 0 <= lineage_spec.tolerance <= 1:
+        raise SpecError(
+            f"{origin}: lineage.tolerance must be in [0, 1]; got {lineage_spec.tolerance}."
+        )
+    if not lineage_spec.timeout > 0:
+        raise SpecError(f"{origin}: lineage.timeout must be positive; got {lineage_spec.timeout}.")
+    return AuditSpec(data_spec, options, pol, Path(base_dir), origin, lineage_spec)
+
+
+def parse_policy(policy: Mapping[str, Any], origin: str = "<spec>") -> Policy:
+    """Validate a ``[policy]`` table (name, version, decision_rule, thresholds).
+
+    Examples
+    --------
+    >>> parse_policy({"thresholds": {"demographic_parity_ratio": 0.8}}).thresholds[0].threshold
+    0.8
+    """
+    _check_keys(policy, _POLICY_KEYS, "policy.", origin)
     thresholds = []
     raw_thresholds = policy.get("thresholds", {})
     if not isinstance(raw_thresholds, dict):
@@ -235,7 +255,7 @@ def parse_spec(
         if key in policy and not isinstance(policy[key], str):
             raise SpecError(f"{origin}: policy.{key} must be a string; got {policy[key]!r}.")
     try:
-        pol = Policy(
+        return Policy(
             tuple(thresholds),
             policy.get("decision_rule", "interval"),
             policy.get("name", "unnamed policy"),
@@ -243,15 +263,6 @@ def parse_spec(
         )
     except SpecError as exc:
         raise SpecError(f"{origin}: policy: {exc}") from None
-    if not lineage_spec.namespace:
-        raise SpecError(f"{origin}: lineage.namespace must not be empty.")
-    if not 0 <= lineage_spec.tolerance <= 1:
-        raise SpecError(
-            f"{origin}: lineage.tolerance must be in [0, 1]; got {lineage_spec.tolerance}."
-        )
-    if not lineage_spec.timeout > 0:
-        raise SpecError(f"{origin}: lineage.timeout must be positive; got {lineage_spec.timeout}.")
-    return AuditSpec(data_spec, options, pol, Path(base_dir), origin, lineage_spec)
 
 
 def _check_options(o: AuditOptions, origin: str) -> None:
@@ -282,6 +293,19 @@ def _check_options(o: AuditOptions, origin: str) -> None:
         raise SpecError(f"{origin}: {problems[0]}.")
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML spec file; a missing file or bad TOML is a one-line SpecError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"Cannot read spec '{path}': {exc.strerror or exc}.") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path.name}: not valid TOML: {exc}.") from None
+
+
 def load_spec(path: str | Path) -> AuditSpec:
     """Read and validate a TOML audit spec file.
 
@@ -291,12 +315,4 @@ def load_spec(path: str | Path) -> AuditSpec:
         The file is missing, is not valid TOML (with the line), or its content is invalid.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"Cannot read spec '{path}': {exc.strerror or exc}.") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path.name}: not valid TOML: {exc}.") from None
-    return parse_spec(raw, base_dir=path.parent, origin=path.name)
+    return parse_spec(read_toml(path), base_dir=path.parent, origin=path.name)

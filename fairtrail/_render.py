@@ -7,17 +7,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from audit import AuditResult, Estimate
+from audit.mitigation import GroupCost, TradeOff
 from lineage import StepEffect
 from lineage._groups import JOINT
 
 if TYPE_CHECKING:
     from fairtrail._provenance import RecordedAudit
 
-__all__ = ["print_delivery", "print_result", "print_steps"]
+__all__ = ["print_delivery", "print_result", "print_steps", "print_tradeoff"]
 
 _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
 _STATUS_WORDS = {
@@ -168,3 +170,88 @@ def print_steps(console: Console, effects: Sequence[StepEffect]) -> None:
         for (output, feature), parts in by_feature.items():
             label = "removed" if single else f"share in {output}"
             console.print(f"  {label} by {feature}: {', '.join(parts)}", soft_wrap=True)
+
+
+def _signed_points(x: float) -> str:
+    return "—" if math.isnan(x) else f"{100 * x:+.1f}"
+
+
+def print_tradeoff(console: Console, tradeoff: TradeOff, *, groups: bool = True) -> None:
+    """Print the frontier table, the chosen candidate with its rationale, and who pays."""
+    t = tradeoff
+    metric, criterion = t.performance_metric, t.criterion
+    table = Table(
+        title=f"Mitigation trade-off: {t.constraint} on {t.attribute}; disparity = {criterion} "
+        f"(held-out, {t.n_test:,} rows). Δ: points against the baseline; cost: {metric} "
+        "points lost per point of disparity removed; ★ chosen",
+        title_justify="left",
+        show_edge=False,
+    )
+    for col, right in (
+        ("candidate", False),
+        (f"{metric} [CI]", False),
+        ("disparity [CI]", False),
+        ("Δ perf", True),
+        ("Δ disp", True),
+        ("cost", True),
+        ("Pareto", False),
+        ("policy", False),
+        ("fit s", True),
+    ):
+        table.add_column(col, justify="right" if right else "left", no_wrap=True)
+    for c in t.candidates:
+        is_chosen = c.name == t.chosen
+        table.add_row(
+            Text(("★ " if is_chosen else "  ") + c.name, style="bold" if is_chosen else ""),
+            _interval(c.performance),
+            _interval(c.disparity),
+            _signed_points(c.performance_change),
+            _signed_points(c.disparity_change),
+            _num(c.cost_per_point, 2),
+            "yes" if c.pareto else "",
+            Text(c.status, style=_VERDICT_STYLE.get(c.status, "")),
+            _num(c.fit_seconds, 1),
+        )
+    for name, error in t.failures.items():
+        table.add_row("  " + name, Text(f"failed: {error}", style="red"), *[""] * 7)
+    console.print(table)
+    for note in t.skipped:
+        console.print(f"Skipped: {note}.", soft_wrap=True)
+    rule = t.rule.kind + (
+        f", at most {t.rule.max_performance_loss:.3f} {metric} lost"
+        if t.rule.max_performance_loss is not None
+        else ""
+    )
+    console.print(
+        f"[bold]Selection[/bold] rule {rule}; policy {t.policy_name or '—'}"
+        + (f" (version {t.policy_version})" if t.policy_version else ""),
+        soft_wrap=True,
+    )
+    console.print(
+        f"[bold]Chosen[/bold] {'' if t.chosen else 'none. '}{escape(t.rationale)}", soft_wrap=True
+    )
+    if not groups or t.chosen is None or t.chosen == t.baseline:
+        return
+    chosen = t.candidate(t.chosen)
+    pays = Table(
+        title=f"Who pays: {t.chosen} against the baseline, per group (points)",
+        title_justify="left",
+    )
+    for col in ("group", "n", "Δ accuracy", "Δ TPR", "Δ FPR", "Δ selection rate", "accuracy"):
+        pays.add_column(col, justify="left" if col == "group" else "right", no_wrap=True)
+
+    def most_lost_first(g: GroupCost) -> tuple[bool, float]:
+        change = g.changes.get("accuracy", math.nan)
+        return math.isnan(change), change
+
+    for g in sorted(chosen.groups, key=most_lost_first):
+        pays.add_row(
+            g.group,
+            f"{g.count:,}",
+            _signed_points(g.changes["accuracy"]),
+            _signed_points(g.changes["true_positive_rate"]),
+            _signed_points(g.changes["false_positive_rate"]),
+            _signed_points(g.changes["selection_rate"]),
+            _num(g.values["accuracy"]),
+        )
+    console.print(pays)

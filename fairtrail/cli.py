@@ -144,22 +144,34 @@ def run(spec: Path, out: Path | None, n_boot: int | None, seed: int | None, quie
 )
 @click.option("--n-boot", type=int, default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--skip-mitigation", is_flag=True, help="Audit only; do not sweep mitigations (saves ~30 s)."
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the criteria, not the group tables.")
-def demo(dataset: str, out: Path, n_boot: int, seed: int, quiet: bool) -> None:
+def demo(
+    dataset: str, out: Path, n_boot: int, seed: int, skip_mitigation: bool, quiet: bool
+) -> None:
     """Audit a bundled real dataset end to end (no set-up needed).
 
     Exits 0 when the demo ran, whatever the verdicts: it demonstrates, it does not gate.
     """
     from audit import FairtrailError
     from fairtrail._provenance import EVENTS_FILE
-    from fairtrail._render import print_result, print_steps
+    from fairtrail._render import print_result, print_steps, print_tradeoff
     from fairtrail.demo import DEMO_STEPS, run_demo
 
     console = _console()
     try:
         with _steps(DEMO_STEPS) as step, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run = run_demo(dataset, out, n_boot=n_boot, seed=seed, on_step=step)
+            run = run_demo(
+                dataset,
+                out,
+                n_boot=n_boot,
+                seed=seed,
+                mitigate=not skip_mitigation,
+                on_step=step,
+            )
     except FairtrailError as exc:
         _fail(str(exc))
     except OSError as exc:
@@ -172,6 +184,12 @@ def demo(dataset: str, out: Path, n_boot: int, seed: int, quiet: bool) -> None:
     print_steps(console, run.steps)
     console.print(f"[bold]Model[/bold] logistic regression, test accuracy {run.test_accuracy:.3f}")
     print_result(console, run.result, groups=not quiet)
+    if run.sweep is not None:
+        console.print(
+            f"[bold]Mitigation[/bold] {len(run.sweep.tradeoff.candidates)} candidates fitted and "
+            f"audited on the test split in {run.sweep.seconds:.1f} s"
+        )
+        print_tradeoff(console, run.sweep.tradeoff, groups=not quiet)
     console.print(
         f"Lineage: {len(run.events)} OpenLineage events in {run.bundle / EVENTS_FILE} "
         f"(see `fairtrail lineage show {run.bundle}`)",
@@ -196,6 +214,46 @@ def show(bundle: Path, quiet: bool) -> None:
     console.print(f"Bundle {bundle}: every file matches its manifest.")
     print_result(console, result, groups=not quiet)
     sys.exit(_exit_code(result.status))
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Bundle folder to write (default: mitigation-<id> next to the spec).",
+)
+@click.option("--jobs", "-j", type=int, default=None, help="Override mitigation.n_jobs.")
+@click.option("--quiet", "-q", is_flag=True, help="Print the frontier only, not who pays.")
+def mitigate(spec: Path, out: Path | None, jobs: int | None, quiet: bool) -> None:
+    """Sweep mitigations over the data a TOML SPEC describes; choose one; write a bundle.
+
+    Exits 0 when a candidate was chosen, 1 when none satisfies the selection rule.
+    """
+    from audit import FairtrailError
+    from fairtrail._render import print_tradeoff
+    from fairtrail.mitigate import MITIGATE_STEPS, run_mitigation
+
+    console = _console()
+    target = out or spec.parent / f"mitigation-{spec.stem}"
+    try:
+        with _steps(MITIGATE_STEPS) as step, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # undefined metrics are listed in the audits' notes
+            run = run_mitigation(spec, target, n_jobs=jobs, on_step=step)
+    except FairtrailError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}: {exc.filename}")
+    t = run.sweep.tradeoff
+    console.print(
+        f"[bold]Sweep[/bold] {len(t.candidates) + len(t.failures)} candidates "
+        f"({run.n_train:,} training rows, {run.n_test:,} held-out) in {run.sweep.seconds:.1f} s"
+    )
+    print_tradeoff(console, t, groups=not quiet)
+    console.print(f"Bundle written to [bold]{run.bundle}[/bold]")
+    sys.exit(EXIT_PASS if t.chosen is not None else EXIT_FAIL)
 
 
 def main() -> None:

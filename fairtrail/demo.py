@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from audit import AuditResult, load_spec
+from audit import AuditOptions, AuditResult, load_spec
+from audit._policy import Policy, Threshold
 from audit.datasets import dataset_info, dataset_path, load_adult, load_german
+from audit.mitigation import Sweep, SweepPlan, run_sweep, sweep_files
 from fairtrail._provenance import audit_with_lineage
 from lineage import RecordingTransport, StepEffect, Tracker
 
@@ -90,6 +94,7 @@ class DemoRun:
     result: AuditResult
     bundle: Path
     events: list[dict[str, Any]]
+    sweep: Sweep | None = None
 
 
 #: The OpenLineage namespace of the demo's jobs.
@@ -135,7 +140,7 @@ def _fit(train: pd.DataFrame, ds: _DemoDataset) -> Any:
         ColumnTransformer(
             [
                 ("num", StandardScaler(), numeric),
-                ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
+                ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
             ]
         ),
         LogisticRegression(max_iter=2000),
@@ -159,8 +164,65 @@ def _predict(model: Any, test: pd.DataFrame, ds: _DemoDataset, negative: str) ->
     )
 
 
-#: Steps the demo reports to ``on_step``: load, prepare, train, the audit's four, write.
-DEMO_STEPS = 8
+#: Steps the demo reports to ``on_step``: load, prepare, train, mitigate, the audit's four,
+#: write.
+DEMO_STEPS = 9
+
+#: The demo's mitigation: demographic parity on sex (the demo model's largest gap), nine
+#: operating points across the five methods, chosen by a selection policy that asks for
+#: the whole 95% interval of the demographic parity difference within 0.05.
+DEMO_MITIGATION = SweepPlan(
+    "demographic_parity", difference_bounds=(0.05, 0.02), tolerances=(0.0, 0.05)
+)
+DEMO_MITIGATION_FEATURE = "sex"
+DEMO_SELECTION_POLICY = Policy(
+    (Threshold("demographic_parity_difference", 0.05, (DEMO_MITIGATION_FEATURE,)),),
+    decision_rule="interval",
+    name="fairtrail demonstration selection policy",
+    version="1",
+)
+
+
+def _mitigate(
+    model: Any,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    ds: _DemoDataset,
+    *,
+    seed: int,
+    n_boot: int,
+) -> tuple[Sweep, dict[str, bytes]]:
+    """Sweep mitigations of the trained model (its fitted features, its estimator as baseline)."""
+    numeric, categorical = _features(train, ds)
+    feature = DEMO_MITIGATION_FEATURE
+    features = model[:-1]
+    x_train = np.asarray(features.transform(_as_object(train, numeric, categorical)), np.float64)
+    x_test = np.asarray(features.transform(_as_object(test, numeric, categorical)), np.float64)
+    plan = (
+        DEMO_MITIGATION
+        if seed == DEMO_MITIGATION.random_state
+        else replace(DEMO_MITIGATION, random_state=seed)
+    )
+    sweep = run_sweep(
+        model[-1],
+        x_train,
+        (train[ds.target] == ds.pos_label).to_numpy().astype(np.int64),
+        x_test,
+        (test[ds.target] == ds.pos_label).to_numpy().astype(np.int64),
+        sensitive_features_train={feature: train[feature].astype(str).to_numpy()},
+        sensitive_features_test={feature: test[feature].astype(str).to_numpy()},
+        plan=plan,
+        policy=DEMO_SELECTION_POLICY,
+        options=AuditOptions(n_boot=min(n_boot, 500), random_state=seed),
+        prefit=True,
+        n_jobs=min(2, os.cpu_count() or 1),  # fairlearn's reductions run single-threaded
+    )
+    chosen = sweep.chosen_model
+    if chosen is not None:
+        from sklearn.pipeline import Pipeline
+
+        chosen = Pipeline([("features", features), ("mitigation", chosen)])
+    return sweep, sweep_files(sweep, model=chosen, details={"sensitive_features": [feature]})
 
 
 def run_demo(
@@ -169,6 +231,7 @@ def run_demo(
     *,
     n_boot: int = 1000,
     seed: int = 0,
+    mitigate: bool = True,
     on_step: Callable[[str], None] | None = None,
 ) -> DemoRun:
     """Prepare a bundled dataset, train a model, audit it and write the bundle, with lineage.
@@ -180,6 +243,9 @@ def run_demo(
         The bundle folder to write (replaced atomically if it is an earlier bundle).
     n_boot : int, default 1000
     seed : int, default 0
+    mitigate : bool, default True
+        Also sweep mitigations of the model (:data:`DEMO_MITIGATION`) and store the
+        trade-off, every candidate's audit and the chosen model under ``mitigation/``.
     on_step : callable, optional
         Called with a short description before each step (for progress display).
 
@@ -246,6 +312,12 @@ def run_demo(
             description="Predictions of the model on the test split, with the sensitive columns.",
         )
     accuracy = float((predictions["y_true"] == predictions["y_pred"]).mean())
+    sweep: Sweep | None = None
+    mitigation_files: dict[str, bytes] = {}
+    if mitigate:
+        points = len(DEMO_MITIGATION.points())
+        say(f"Sweeping {points} mitigations of the model ({DEMO_MITIGATION.constraint})")
+        sweep, mitigation_files = _mitigate(model, train, test, ds, seed=seed, n_boot=n_boot)
     spec_text = _SPEC.format(
         dataset=dataset,
         pos_label=ds.pos_label,
@@ -279,6 +351,7 @@ def run_demo(
             extra_files={
                 "predictions.parquet": predictions_bytes,
                 "provenance.json": (json.dumps(summary, indent=2) + "\n").encode(),
+                **mitigation_files,
             },
         )
     say("Writing the audit bundle")
@@ -291,4 +364,5 @@ def run_demo(
         recorded.result,
         recorded.bundle,
         recorded.events,
+        sweep,
     )

@@ -1,4 +1,5 @@
-"""Group thresholds from score histograms (audit.mitigation._thresholds).
+"""Fitting group thresholds from score histograms (audit.mitigation._threshold_fit and
+_threshold_inputs, through audit.mitigation._thresholds).
 
 Expected values are derived by hand (in comments) or come from the peer, fairlearn's
 ``ThresholdOptimizer``, fitted on the same scores. fairlearn takes precomputed scores through
@@ -13,20 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import sklearn
 from fairlearn.postprocessing import ThresholdOptimizer
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.compose import make_column_transformer
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.svm import LinearSVC
 
-from audit import DataValidationError, FairtrailError, count_statistics, prepare_data
+from audit import DataValidationError, count_statistics, prepare_data
 from audit.datasets import load_adult
-from audit.mitigation import _thresholds as thresholds_module
 from audit.mitigation._thresholds import (
-    GroupThresholdClassifier,
     GroupThresholds,
     InfeasibleConstraintError,
     ThresholdError,
@@ -153,6 +150,11 @@ def test_equalized_odds_by_hand() -> None:
     # the higher threshold, 0.375. TPRs 1/2 and 1: spread 1/2.
     assert [g.threshold for g in result.groups] == [0.8125, 0.375]
     assert result.deterministic_spread == 0.5
+    # Each group's objective is its accuracy under its rule (after b's coin), not its hull's
+    # TPR: a: tp 1 of 2, fp 0 of 2 → (1 + 2)/4 = 3/4; b: tp 1/2 of 1 (the rule's tp 1, kept
+    # with probability 1/2; the coin shows 1 with probability 0), fp 0 of 2 → 5/2 / 3 = 5/6.
+    assert [g.objective_value for g in result.groups] == pytest.approx([3 / 4, 5 / 6], abs=1e-15)
+    assert [g.rates.accuracy_score for g in result.groups] == pytest.approx([3 / 4, 5 / 6])
 
 
 # Group a: positive 0.9, negative 0.1 (2 rows). Group b: positive 0.8, negatives 0.3, 0.2.
@@ -196,6 +198,22 @@ def test_deterministic_tolerance_infeasible() -> None:
     randomized = fit_thresholds(TOL_Y, TOL_SCORE, TOL_GROUP, tolerance=0.15, grid_size=10)
     assert randomized.objective_value == pytest.approx(0.96, abs=1e-12)
     assert [g.constraint_value for g in randomized.groups] == pytest.approx([0.5, 0.4])
+
+
+def test_common_constraint_value_is_the_grid_value() -> None:
+    # Three separable groups, half positives, of 2, 8 and 2 rows: each group's accuracy is
+    # 1/2 + s up to s = 1/2, then 3/2 − s, so all peak at s = 1/2 (grid 0, 1/2, 1). In floating
+    # point the shares 2/12, 8/12, 2/12 add up to just below 1: their weighted mean of 1/2
+    # would be 0.49999999999999994. The common value is the grid value itself, as fairlearn's.
+    y = [0, 1] + [0] * 4 + [1] * 4 + [0, 1]
+    score = [0.2, 0.8, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 0.3, 0.7]  # a, b, c
+    group = ["a"] * 2 + ["b"] * 8 + ["c"] * 2
+    result = fit_thresholds(y, score, group, grid_size=2)
+    assert [g.constraint_value for g in result.groups] == [0.5, 0.5, 0.5]
+    assert result.constraint_value == 0.5
+    assert result.constraint_spread == 0.0
+    assert result.objective_value == pytest.approx(1.0, abs=1e-15)  # the same weighted sum
+    assert fairlearn_fit(y, score, group, "demographic_parity", grid_size=2)._x_best == 0.5
 
 
 def test_a_single_class_group_is_fine_where_the_metrics_are_defined() -> None:
@@ -251,6 +269,10 @@ def test_exact_histogram_equals_fairlearn(
     np.testing.assert_array_equal(
         threshold_probability(ours, score, group), peer_probability(peer, score, group)
     )
+    if tol is None:  # one common point: fairlearn's grid value, as it is
+        assert ours.constraint_value == peer._x_best
+    if constraints == "equalized_odds":
+        assert ours.common_true_positive_rate == peer._y_best
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,7 +418,7 @@ def test_equalized_odds_rates_are_equal_on_the_fitted_rows(adult: dict[str, Any]
 
 
 # ---------------------------------------------------------------------------------------------
-# Inputs: several features, the statistics path, categories at predict time
+# Inputs: several features, the statistics path, labels
 # ---------------------------------------------------------------------------------------------
 
 
@@ -433,33 +455,52 @@ def test_optimize_thresholds_is_a_function_of_the_statistics() -> None:
     assert direct == optimize_thresholds(stats, grid_size=4)
 
 
-def test_missing_sensitive_value_is_its_own_group() -> None:
-    # The audit core's rule: a missing category is the group "unknown", at fit and predict.
-    group = ["a", "a", None, None, "b", "b"]
-    result = fit_thresholds([0, 1, 0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8, 0.3, 0.7], group)
-    assert [g.group for g in result.groups] == ["a", "b", "unknown"]
-    # Each group is separable: accuracy 1 at selection rate 1/2 with the cut between its
-    # two scores (unknown: between 0.8 and 0.2, 0.5).
-    assert result.group("unknown").threshold == 0.5
-    np.testing.assert_array_equal(
-        threshold_probability(result, [0.6, 0.4, 0.4], [None, np.nan, "a"], deterministic=True),
-        [1, 0, 0],
-    )
+def test_labels_other_than_zero_one_are_refused_naming_y_true() -> None:
+    # The audit core's message asks for a pos_label, which fit_thresholds does not take.
+    score, group = [0.1, 0.9, 0.2, 0.8], list("aabb")
+    with pytest.raises(
+        ThresholdError,
+        match=r"^The 'y_true' parameter must hold the labels 0/1 or booleans \(1 is the "
+        r"positive class\)\. Got 2 distinct values: \[0, 2\]\. Map them to 0/1 "
+        r"\(GroupThresholdClassifier takes any two labels\)\.$",
+    ):
+        fit_thresholds([0, 2, 0, 2], score, group)
+    with pytest.raises(ThresholdError, match=r"Got 2 distinct values: \['no', 'yes'\]"):
+        score_statistics(["no", "yes", "no", "yes"], score, group)
+    with pytest.raises(ThresholdError, match=r"Got 3 distinct values: \[0\.0, 0\.5, 1\.0\]"):
+        fit_thresholds([0.0, 1.0, 0.5, 1.0], score, group)
+    # Missing labels keep the audit core's message; 0/1 as text, floats or booleans are labels.
+    with pytest.raises(DataValidationError, match=r"has 1 missing values \(first at row 2\)"):
+        fit_thresholds([0.0, 1.0, np.nan, 1.0], score, group)
+    expected = fit_thresholds([0, 1, 0, 1], score, group)
+    for labels in (["0", "1", "0", "1"], [0.0, 1.0, 0.0, 1.0], [False, True, False, True]):
+        assert fit_thresholds(labels, score, group) == expected
 
 
-def test_many_feature_combinations_use_the_search_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = np.random.default_rng(8)
-    n = 3000
-    frame = pd.DataFrame({f: rng.choice(["p", "q"], n) for f in ("f1", "f2", "f3")})
-    y = (rng.random(n) < 0.5).astype(int)
-    score = np.round(rng.random(n), 3)
-    result = fit_thresholds(y, score, frame, constraints="equalized_odds")
-    by_table = threshold_probability(result, score, frame)
-    monkeypatch.setattr(thresholds_module, "_TABLE_LIMIT", 0)
-    np.testing.assert_array_equal(threshold_probability(result, score, frame), by_table)
-    unseen = frame.head(2).assign(f2=["r", "q"])
-    with pytest.raises(ThresholdError, match=r"1 group\(s\) not seen .*\['(p|q) × r × (p|q)'\]"):
-        threshold_probability(result, score[:2], unseen)
+def test_features_of_different_lengths_or_none_are_refused() -> None:
+    # pandas would pad the shorter column of a dict with missing values, which would become
+    # the group "unknown" (here: b × y and unknown × y, silently).
+    y, score = [0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8]
+    with pytest.raises(
+        DataValidationError,
+        match=r"^sensitive_features\['r'\] has 4 rows but sensitive_features\['s'\] has 3\.$",
+    ):
+        fit_thresholds(y, score, {"s": list("aab"), "r": list("xxyy")})
+    for empty in ({}, np.empty((4, 0))):
+        with pytest.raises(
+            ThresholdError,
+            match=r"^The 'sensitive_features' parameter must hold at least one feature "
+            r"\(column\)\. Got none\.$",
+        ):
+            fit_thresholds(y, score, empty)
+
+
+def test_score_bins_is_checked_by_score_statistics() -> None:
+    with pytest.raises(
+        ThresholdError,
+        match=r"^The 'score_bins' parameter of score_statistics must be an int >= 2\. Got 0\.$",
+    ):
+        score_statistics([0, 1], [0.1, 0.9], ["a", "a"], score_bins=0)
 
 
 def test_result_to_dict_is_plain_json() -> None:
@@ -471,137 +512,8 @@ def test_result_to_dict_is_plain_json() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reproducibility
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def randomized() -> tuple[GroupThresholds, Any, Any]:
-    rng = np.random.default_rng(11)
-    n = 4000
-    group = rng.choice(["a", "b", "c"], n)
-    y = (rng.random(n) < np.select([group == "a", group == "b"], [0.2, 0.5], 0.7)).astype(int)
-    score = np.clip(0.4 * y + 0.6 * rng.random(n), 0, 1)
-    result = fit_thresholds(y, score, group, constraints="equalized_odds")
-    probability = threshold_probability(result, score, group)
-    assert ((probability > 0) & (probability < 1)).sum() > 100  # the draws matter
-    return result, score, group
-
-
-def test_same_seed_same_predictions_and_global_rng_untouched(randomized: Any) -> None:
-    result, score, group = randomized
-    state = np.random.get_state()  # noqa: NPY002 (the global generator is what we check)
-    first = predict_thresholds(result, score, group, random_state=0)
-    second = predict_thresholds(result, score, group, random_state=0)
-    other = predict_thresholds(result, score, group, random_state=1)
-    unseeded = predict_thresholds(result, score, group)
-    generator = predict_thresholds(result, score, group, random_state=np.random.default_rng(0))
-    after = np.random.get_state()  # noqa: NPY002
-    assert after[0] == state[0]
-    assert after[2:] == state[2:]
-    np.testing.assert_array_equal(after[1], state[1])
-    np.testing.assert_array_equal(first, second)
-    assert (first != other).any()
-    assert unseeded.shape == generator.shape == first.shape
-    deterministic = predict_thresholds(result, score, group, deterministic=True, random_state=5)
-    expected = score > np.array([result.group(g).threshold for g in group])
-    np.testing.assert_array_equal(deterministic, expected.astype(np.int8))
-
-
-def test_estimator_predictions_reproducible_across_fits(randomized: Any) -> None:
-    _, score, group = randomized
-    y = (score > 0.5).astype(int) ^ (np.arange(score.size) % 7 == 0)
-    a = GroupThresholdClassifier(constraints="equalized_odds", random_state=3)
-    b = clone(a)
-    pa = a.fit(score, y, sensitive_features=group).predict(score, sensitive_features=group)
-    pb = b.fit(score, y, sensitive_features=group).predict(score, sensitive_features=group)
-    np.testing.assert_array_equal(pa, pb)
-    np.testing.assert_array_equal(pa, a.predict(score, sensitive_features=group))
-
-
-# ---------------------------------------------------------------------------------------------
-# The estimator
-# ---------------------------------------------------------------------------------------------
-
-
-def _features_table(n: int = 800, seed: int = 5) -> tuple[pd.DataFrame, Any, Any]:
-    rng = np.random.default_rng(seed)
-    X = pd.DataFrame(rng.normal(size=(n, 3)), columns=["u", "v", "w"])
-    group = pd.Series(rng.choice(["F", "M"], n), name="sex")
-    logit = X["u"] + 0.5 * X["v"] + np.where(group == "M", 0.8, -0.4)
-    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int).to_numpy()
-    return X, y, group
-
-
-def test_estimator_equals_the_function_on_its_scores() -> None:
-    X, y, group = _features_table()
-    clf = GroupThresholdClassifier(
-        LogisticRegression(), constraints="true_positive_rate_parity", random_state=0
-    ).fit(X, y, sensitive_features=group)
-    model = LogisticRegression().fit(X, y)
-    score = model.predict_proba(X)[:, 1]
-    expected = fit_thresholds(y, score, group, constraints="true_positive_rate_parity")
-    assert clf.thresholds_ == expected
-    assert clf.predict_method_ == "predict_proba"
-    np.testing.assert_array_equal(clf.classes_, [0, 1])
-    proba = clf.predict_proba(X, sensitive_features=group)
-    np.testing.assert_array_equal(proba[:, 1], threshold_probability(expected, score, group))
-    np.testing.assert_array_equal(
-        clf.predict(X, sensitive_features=group),
-        predict_thresholds(expected, score, group, random_state=0),
-    )
-
-
-def test_estimator_keeps_string_labels_and_uses_decision_function() -> None:
-    X, y, group = _features_table()
-    labels = np.where(y == 1, "yes", "no")
-    clf = GroupThresholdClassifier(LinearSVC(), deterministic=True)
-    clf.fit(X, labels, sensitive_features=group)
-    assert clf.predict_method_ == "decision_function"
-    assert set(clf.predict(X, sensitive_features=group)) <= {"no", "yes"}
-    proba = clf.predict_proba(X, sensitive_features=group)
-    assert set(np.unique(proba)) <= {0.0, 1.0}
-    np.testing.assert_array_equal(clf.classes_, ["no", "yes"])
-
-
-def test_pipeline_routes_sensitive_features() -> None:
-    X, y, group = _features_table()
-    with sklearn.config_context(enable_metadata_routing=True):
-        pipe = make_pipeline(
-            StandardScaler(), GroupThresholdClassifier(LogisticRegression(), random_state=0)
-        )
-        pipe.fit(X, y, sensitive_features=group)  # requested by default, no set_fit_request
-        predicted = pipe.predict(X, sensitive_features=group)
-        accuracy = pipe.score(X, y, sensitive_features=group)
-        # An alias through set_*_request, the scikit-learn way.
-        aliased = make_pipeline(
-            StandardScaler(),
-            GroupThresholdClassifier(LogisticRegression(), random_state=0)
-            .set_fit_request(sensitive_features="sex")
-            .set_predict_request(sensitive_features="sex"),
-        )
-        aliased.fit(X, y, sex=group)
-        np.testing.assert_array_equal(aliased.predict(X, sex=group), predicted)
-    scaled = StandardScaler().fit_transform(X)
-    score = LogisticRegression().fit(scaled, y).predict_proba(scaled)[:, 1]
-    expected = fit_thresholds(y, score, group)
-    assert pipe[-1].thresholds_ == expected
-    np.testing.assert_array_equal(
-        predicted, predict_thresholds(expected, score, group, random_state=0)
-    )
-    assert accuracy == np.mean(predicted == y)
-
-
-# ---------------------------------------------------------------------------------------------
 # Errors
 # ---------------------------------------------------------------------------------------------
-
-
-def test_errors_are_fairtrail_value_errors() -> None:
-    assert issubclass(ThresholdError, DataValidationError)
-    assert issubclass(InfeasibleConstraintError, ThresholdError)
-    assert issubclass(ThresholdError, ValueError)
-    assert issubclass(ThresholdError, FairtrailError)
 
 
 def test_single_class_group_is_refused_where_a_rate_needs_both() -> None:
@@ -624,79 +536,6 @@ def test_single_class_group_is_refused_where_a_rate_needs_both() -> None:
     fit_thresholds(y, score, groups, constraints="false_positive_rate_parity")  # negatives: ok
 
 
-def test_estimator_without_the_score_method() -> None:
-    X, y, group = _features_table()
-    with pytest.raises(
-        ThresholdError,
-        match=r"^GroupThresholdClassifier\(predict_method='predict_proba'\) thresholds the "
-        r"estimator's predict_proba output, but the estimator LinearSVC has no predict_proba\.$",
-    ):
-        GroupThresholdClassifier(LinearSVC(), predict_method="predict_proba").fit(
-            X, y, sensitive_features=group
-        )
-    with pytest.raises(
-        ThresholdError,
-        match=r"the estimator LinearRegression has neither predict_proba nor decision_function\. "
-        r"Set predict_method='predict'",
-    ):
-        GroupThresholdClassifier(LinearRegression()).fit(X, y, sensitive_features=group)
-    regression = GroupThresholdClassifier(LinearRegression(), predict_method="predict")
-    assert regression.fit(X, y, sensitive_features=group).predict_method_ == "predict"
-    with pytest.raises(ThresholdError, match=r"prefit=True but the estimator LogisticRegres"):
-        GroupThresholdClassifier(LogisticRegression(), prefit=True).fit(
-            X, y, sensitive_features=group
-        )
-
-
-@pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        (
-            {"tolerance": 1.5},
-            r"^The 'tolerance' parameter of GroupThresholdClassifier must be a float in "
-            r"\[0, 1\] or None\. Got 1\.5\.$",
-        ),
-        (
-            {"constraints": "equalized_odds", "tolerance": 0.05},
-            r"^The 'tolerance' parameter of GroupThresholdClassifier must be None with "
-            r"constraints='equalized_odds'",
-        ),
-        (
-            {"constraints": "parity"},
-            r"^The 'constraints' parameter of GroupThresholdClassifier must be one of "
-            r"\['demographic_parity', .*\]\. Got 'parity'\.$",
-        ),
-        (
-            {"constraints": "equalized_odds", "objective": "selection_rate"},
-            r"'objective' parameter .* must be one of \['accuracy_score', "
-            r"'balanced_accuracy_score'\] with constraints='equalized_odds'\. Got 'selection_",
-        ),
-        ({"grid_size": 0}, r"'grid_size' parameter .* must be an int >= 1\. Got 0\."),
-        ({"predict_method": "proba"}, r"'predict_method' parameter .* Got 'proba'\.$"),
-    ],
-)
-def test_bad_parameters(params: dict[str, Any], message: str) -> None:
-    with pytest.raises(ThresholdError, match=message):
-        GroupThresholdClassifier(**params).fit([0.1, 0.9], [0, 1], sensitive_features=["a", "a"])
-
-
-def test_bad_data() -> None:
-    with pytest.raises(
-        ThresholdError,
-        match=r"^y_score must hold finite numbers; found 1 NaN and 1 infinite values "
-        r"\(first at row 1\)\.$",
-    ):
-        fit_thresholds([0, 1, 0], [0.1, np.nan, np.inf], ["a", "a", "b"])
-    with pytest.raises(ThresholdError, match=r"^X \(the scores: estimator is None\) must hold"):
-        GroupThresholdClassifier().fit([0.2, np.nan], [0, 1], sensitive_features=["a", "a"])
-    with pytest.raises(ThresholdError, match=r"must be one score per row \(1-D\)\. Got an array"):
-        GroupThresholdClassifier().fit(np.ones((2, 3)), [0, 1], sensitive_features=["a", "a"])
-    with pytest.raises(DataValidationError, match=r"^y_score has 2 rows but y_true has 3\.$"):
-        fit_thresholds([0, 1, 0], [0.1, 0.2], ["a", "a", "b"])
-    with pytest.raises(ThresholdError, match=r"^y must hold exactly 2 classes .* Got 1: \[1\]"):
-        GroupThresholdClassifier().fit([0.1, 0.9], [1, 1], sensitive_features=["a", "a"])
-
-
 def test_weighted_statistics_are_refused() -> None:
     data = pd.DataFrame(
         {"y": [0, 1, 0, 1], "s": [0.2, 0.8, 0.3, 0.9], "g": list("aabb"), "w": [1, 2, 1, 1]}
@@ -706,21 +545,6 @@ def test_weighted_statistics_are_refused() -> None:
     )
     with pytest.raises(ThresholdError, match=r"^The statistics are weighted, but group thr"):
         optimize_thresholds(count_statistics(prepared))
-
-
-def test_unknown_group_at_predict_time() -> None:
-    result = fit_thresholds(ORACLE_Y, ORACLE_SCORE, ORACLE_GROUP)
-    with pytest.raises(
-        ThresholdError,
-        match=r"^sensitive_features holds 1 group\(s\) not seen when fitting \(2 rows, first "
-        r"at row 1\): \['c'\]\. Groups fitted: \['a', 'b'\]\.",
-    ):
-        predict_thresholds(result, [0.5, 0.5, 0.5, 0.5], ["a", "c", "b", "c"], random_state=0)
-    two = fit_thresholds([0, 1] * 4, [0.1, 0.9] * 4, {"s": list("aabbaabb"), "r": list("xxxxyyyy")})
-    with pytest.raises(ThresholdError, match=r"must have the 2 feature\(s\) the thresholds were"):
-        threshold_probability(two, [0.5], ["a"])
-    with pytest.raises(ThresholdError, match=r"not seen when fitting .*: \['b × z'\]"):
-        threshold_probability(two, [0.5], {"s": ["b"], "r": ["z"]})
 
 
 def test_fairlearn_refuses_what_we_accept() -> None:

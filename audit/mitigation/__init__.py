@@ -3,7 +3,10 @@
 fairlearn's mitigators wrapped as seeded scikit-learn estimators (:class:`ReductionClassifier`,
 :class:`ThresholdOptimizerClassifier`, :class:`DecorrelatedClassifier`); the trade-off of
 their held-out predictions, audited by the audit engine (:func:`evaluate_candidates`); and
-models saved with skops against an allow-list (:func:`save_model`, :func:`load_model`).
+models saved with skops against an allow-list (:func:`save_model`, :func:`load_model`); the
+sweep over methods and tolerances (:class:`SweepPlan`, :func:`run_sweep`), its TOML spec
+(:func:`load_mitigation_spec`) and its place in the audit bundle (:func:`sweep_files`,
+:func:`read_tradeoff`, :func:`load_chosen_model`).
 """
 
 from audit.mitigation._estimators import (
@@ -16,8 +19,30 @@ from audit.mitigation._estimators import (
     group_labels,
 )
 from audit.mitigation._persist import TRUSTED_TYPES, UntrustedModelError, load_model, save_model
+from audit.mitigation._regression import (
+    REGRESSION_LOSSES,
+    BoundNotMetWarning,
+    ReductionRegressor,
+)
+from audit.mitigation._spec import (
+    ESTIMATORS,
+    MitigationSpec,
+    load_mitigation_spec,
+    parse_mitigation_spec,
+)
+from audit.mitigation._store import (
+    MODEL_FILE,
+    SWEEP_FILE,
+    TRADEOFF_FILE,
+    load_chosen_model,
+    read_tradeoff,
+    sweep_files,
+)
+from audit.mitigation._sweep import METHODS, Sweep, SweepPlan, SweepPoint, run_sweep
 from audit.mitigation._tradeoff import (
     CONSTRAINT_CRITERIA,
+    PERFORMANCE_METRICS,
+    TRADEOFF_SCHEMA_VERSION,
     Candidate,
     GroupCost,
     Predictions,
@@ -29,22 +54,42 @@ from audit.mitigation._tradeoff import (
 
 __all__ = [
     "CONSTRAINT_CRITERIA",
+    "ESTIMATORS",
+    "METHODS",
+    "MODEL_FILE",
+    "PERFORMANCE_METRICS",
     "REDUCTION_CONSTRAINTS",
+    "REGRESSION_LOSSES",
+    "SWEEP_FILE",
     "THRESHOLD_CONSTRAINTS",
+    "TRADEOFF_FILE",
+    "TRADEOFF_SCHEMA_VERSION",
     "TRUSTED_TYPES",
+    "BoundNotMetWarning",
     "Candidate",
     "DecorrelatedClassifier",
     "GroupCost",
     "MitigationError",
+    "MitigationSpec",
     "Predictions",
     "ReductionClassifier",
+    "ReductionRegressor",
     "SelectionRule",
+    "Sweep",
+    "SweepPlan",
+    "SweepPoint",
     "ThresholdOptimizerClassifier",
     "TradeOff",
     "UntrustedModelError",
     "evaluate_candidates",
     "group_labels",
+    "load_chosen_model",
+    "load_mitigation_spec",
     "load_model",
     "pareto_front",
+    "parse_mitigation_spec",
+    "read_tradeoff",
+    "run_sweep",
     "save_model",
+    "sweep_files",
 ]

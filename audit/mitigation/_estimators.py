@@ -275,18 +275,9 @@ class ReductionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):  
         )
         with _fairlearn_internals():
             mitigator.fit(X, y, sensitive_features=groups.to_numpy())
-        # Keep plain estimators and arrays only (what prediction needs, and what skops can
-        # save): ExponentiatedGradient's mixture, or GridSearch's whole family and its pick.
-        if self.method == "exponentiated_gradient":
-            weights = mitigator.weights_
-            keep = [i for i in weights.index if weights[i] > 0]
-            self.predictors_ = [mitigator.predictors_[i] for i in keep]
-            self.weights_ = np.array([weights[i] for i in keep], dtype=np.float64)
-        else:
-            self.family_ = list(mitigator.predictors_)
-            best = int(mitigator.best_idx_)
-            self.predictors_ = [self.family_[best]]
-            self.weights_ = np.array([1.0])
+        self.predictors_, self.weights_, family = _reduction_result(mitigator, self.method)
+        if family is not None:
+            self.family_ = family
         self.classes_ = np.array([0, 1])
         return self
 
@@ -313,6 +304,24 @@ class ReductionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):  
             return positive.round().astype(np.int64)
         draws = uniform_draws(self.random_state, len(positive))
         return np.asarray(positive >= draws, dtype=np.int64)
+
+
+def _reduction_result(
+    mitigator: Any, method: str
+) -> tuple[list[Any], np.ndarray[Any, Any], list[Any] | None]:
+    """A fitted reduction as plain estimators and arrays (what prediction needs, what skops saves).
+
+    Returns ``(predictors, weights, family)``: ExponentiatedGradient's predictors with positive
+    weight, in the order of its ``weights_`` (the order its randomized ``predict`` draws in),
+    and family None; or GridSearch's pick with weight 1 and its whole family.
+    """
+    if method == "exponentiated_gradient":
+        weights = mitigator.weights_
+        keep = [i for i in weights.index if weights[i] > 0]
+        predictors = [mitigator.predictors_[i] for i in keep]
+        return predictors, np.array([weights[i] for i in keep], dtype=np.float64), None
+    family = list(mitigator.predictors_)
+    return [family[int(mitigator.best_idx_)]], np.array([1.0]), family
 
 
 def _default_estimator() -> LogisticRegression:

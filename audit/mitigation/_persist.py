@@ -24,6 +24,7 @@ TRUSTED_TYPES = (
     "audit.mitigation._estimators.DecorrelatedClassifier",
     "audit.mitigation._estimators.ReductionClassifier",
     "audit.mitigation._estimators.ThresholdOptimizerClassifier",
+    "audit.mitigation._regression.ReductionRegressor",
     "fairlearn.preprocessing._correlation_remover.CorrelationRemover",
 )
 

@@ -26,12 +26,14 @@ from typing import Any, Literal
 import numpy as np
 
 from audit._api import audit_predictions
-from audit._exceptions import SpecError
+from audit._exceptions import BundleError, SpecError
 from audit._policy import Policy, Threshold
-from audit._result import AuditOptions, AuditResult, Estimate
+from audit._result import AuditOptions, AuditResult, Estimate, _decode
 
 __all__ = [
     "CONSTRAINT_CRITERIA",
+    "PERFORMANCE_METRICS",
+    "TRADEOFF_SCHEMA_VERSION",
     "Candidate",
     "GroupCost",
     "Predictions",
@@ -49,9 +51,12 @@ CONSTRAINT_CRITERIA = {
     "false_positive_rate_parity": "false_positive_rate_difference",
     "error_rate_parity": "error_rate_parity_difference",
 }
+#: Version of :meth:`TradeOff.to_dict`'s layout.
+TRADEOFF_SCHEMA_VERSION = "1.0"
 #: Group metrics in the cost table.
 GROUP_METRICS = ("accuracy", "true_positive_rate", "false_positive_rate", "selection_rate")
-_PERFORMANCE = ("accuracy", "balanced_accuracy", "f1_score", "true_positive_rate")
+#: Performance metrics a trade-off can use (overall metrics of the audit).
+PERFORMANCE_METRICS = ("accuracy", "balanced_accuracy", "f1_score", "true_positive_rate")
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,10 @@ class TradeOff:
     n_test: int
     policy_name: str
     policy_version: str
+    #: Points of a sweep that could not be fitted, with the error (name → message).
+    failures: Mapping[str, str] = field(default_factory=dict)
+    #: Points of a sweep's plan that were left out, and why.
+    skipped: tuple[str, ...] = ()
 
     def candidate(self, name: str) -> Candidate:
         """A candidate by name (KeyError naming those present)."""
@@ -151,9 +160,37 @@ class TradeOff:
                 return c
         raise KeyError(f"No candidate {name!r}. Present: {[c.name for c in self.candidates]}.")
 
+    @property
+    def pareto_candidates(self) -> tuple[Candidate, ...]:
+        """The Pareto-efficient candidates, by decreasing performance."""
+        front = [c for c in self.candidates if c.pareto]
+        return tuple(sorted(front, key=lambda c: -c.performance.value))
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (NaN as None)."""
-        out: dict[str, Any] = _plain(asdict(self))
+        """Plain JSON-ready data (NaN as None), with ``schema_version``."""
+        out: dict[str, Any] = {"schema_version": TRADEOFF_SCHEMA_VERSION, **_plain(asdict(self))}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TradeOff:
+        """Rebuild a trade-off from :meth:`to_dict` output.
+
+        Raises
+        ------
+        BundleError
+            When the schema version is unknown or a field is missing or malformed.
+        """
+        version = data.get("schema_version")
+        if version != TRADEOFF_SCHEMA_VERSION:
+            raise BundleError(
+                f"trade-off schema_version {version!r} is not supported; expected "
+                f"{TRADEOFF_SCHEMA_VERSION!r}."
+            )
+        try:
+            out = _decode(cls, data, "tradeoff")
+        except (TypeError, KeyError, ValueError, SpecError) as exc:
+            raise BundleError(f"tradeoff.json is malformed: {exc}") from None
+        assert isinstance(out, TradeOff)
         return out
 
 
@@ -260,9 +297,9 @@ def evaluate_candidates(
             f"The 'constraint' parameter must be one of {list(CONSTRAINT_CRITERIA)}. "
             f"Got {constraint!r}."
         )
-    if performance_metric not in _PERFORMANCE:
+    if performance_metric not in PERFORMANCE_METRICS:
         raise SpecError(
-            f"The 'performance_metric' parameter must be one of {list(_PERFORMANCE)}. "
+            f"The 'performance_metric' parameter must be one of {list(PERFORMANCE_METRICS)}. "
             f"Got {performance_metric!r}."
         )
     if not candidates:

@@ -1,0 +1,138 @@
+"""A sweep in the audit bundle: the trade-off, every candidate's audit, the chosen model.
+
+Layout inside a bundle (every file is in the manifest, so tampering is detected)::
+
+    mitigation/tradeoff.json          TradeOff.to_dict(): frontier, costs, choice, rationale
+    mitigation/sweep.json             the plan, the model's features, timings, the model file
+    mitigation/audits/<name>.json     each candidate's full held-out audit
+    mitigation/model.skops            the chosen model (absent when none was chosen)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from audit._bundle import _json_bytes, require_intact, result_json
+from audit._exceptions import BundleError
+from audit.mitigation._persist import load_model
+from audit.mitigation._sweep import Sweep
+from audit.mitigation._tradeoff import TradeOff
+
+__all__ = [
+    "MODEL_FILE",
+    "SWEEP_FILE",
+    "TRADEOFF_FILE",
+    "load_chosen_model",
+    "read_tradeoff",
+    "sweep_files",
+]
+
+TRADEOFF_FILE = "mitigation/tradeoff.json"
+SWEEP_FILE = "mitigation/sweep.json"
+MODEL_FILE = "mitigation/model.skops"
+AUDITS_DIR = "mitigation/audits"
+
+
+def sweep_files(
+    sweep: Sweep, *, model: Any = None, details: Mapping[str, Any] | None = None
+) -> dict[str, bytes]:
+    """The bundle files of a sweep (names relative to the bundle).
+
+    Parameters
+    ----------
+    sweep : Sweep
+    model : estimator, optional
+        The model to save as the chosen one (default: :attr:`Sweep.chosen_model`; for
+        example the chosen mitigator behind its feature transformer). Saved with skops.
+    details : mapping, optional
+        More plain data for ``sweep.json`` (for example the features used).
+
+    Raises
+    ------
+    BundleError
+        The chosen model cannot be represented by skops (nothing is written).
+    """
+    import skops.io as sio
+
+    t = sweep.tradeoff
+    files = {TRADEOFF_FILE: _json_bytes(t.to_dict())}
+    for name, audit in sweep.audits.items():
+        files[f"{AUDITS_DIR}/{name}.json"] = result_json(audit)
+    model = sweep.chosen_model if model is None else model
+    info: dict[str, Any] = {
+        "plan": sweep.plan.to_dict(),
+        "seconds": round(sweep.seconds, 3),
+        "fit_seconds": {c.name: c.fit_seconds for c in t.candidates},
+        "chosen": t.chosen,
+        "model": None,
+        **dict(details or {}),
+    }
+    if t.chosen is not None and model is not None:
+        try:
+            data = sio.dumps(model)
+        except Exception as exc:
+            raise BundleError(
+                f"The chosen model {t.chosen!r} cannot be saved with skops: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        files[MODEL_FILE] = data
+        info["model"] = {
+            "file": MODEL_FILE,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "type": f"{type(model).__module__}.{type(model).__qualname__}",
+            "untrusted_types": sio.get_untrusted_types(data=data),
+        }
+    files[SWEEP_FILE] = _json_bytes(_finite(info))
+    return files
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def read_tradeoff(bundle: str | Path, *, verify: bool = True) -> TradeOff:
+    """The trade-off stored in an audit bundle, after checking the bundle's manifest.
+
+    Raises
+    ------
+    BundleError
+        The bundle fails verification, has no trade-off, or it is malformed.
+    """
+    bundle = Path(bundle)
+    if verify:
+        require_intact(bundle)
+    path = bundle / TRADEOFF_FILE
+    if not path.is_file():
+        raise BundleError(f"Bundle '{bundle}' has no mitigation trade-off ({TRADEOFF_FILE}).")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{TRADEOFF_FILE} cannot be read: {exc}") from None
+    return TradeOff.from_dict(data)
+
+
+def load_chosen_model(bundle: str | Path, *, trusted: tuple[str, ...] = ()) -> Any:
+    """Load the chosen model of a verified bundle (skops, with the allow-list).
+
+    Raises
+    ------
+    BundleError
+        The bundle fails verification or holds no chosen model.
+    UntrustedModelError
+        The file would instantiate a type outside the allow-list.
+    """
+    bundle = Path(bundle)
+    require_intact(bundle)
+    if not (bundle / MODEL_FILE).is_file():
+        raise BundleError(f"Bundle '{bundle}' holds no chosen model ({MODEL_FILE}).")
+    return load_model(bundle / MODEL_FILE, trusted=trusted)

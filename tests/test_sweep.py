@@ -1,0 +1,509 @@
+"""The mitigation sweep: its plan, its candidates, its bundle files, its spec and its CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+from audit import AuditOptions, BundleError, SpecError, audit_predictions, write_bundle
+from audit._policy import Policy, Threshold
+from audit.datasets import load_adult
+from audit.mitigation import (
+    MODEL_FILE,
+    TRADEOFF_FILE,
+    DecorrelatedClassifier,
+    MitigationError,
+    ReductionClassifier,
+    SweepPlan,
+    ThresholdOptimizerClassifier,
+    TradeOff,
+    load_chosen_model,
+    parse_mitigation_spec,
+    read_tradeoff,
+    run_sweep,
+    sweep_files,
+)
+from fairtrail.cli import cli
+
+NUMERIC = ["age", "education_num", "hours_per_week", "capital_gain", "capital_loss"]
+POLICY = Policy(
+    (Threshold("demographic_parity_difference", 0.12, ("sex",)),), name="test", version="7"
+)
+
+
+@pytest.fixture(scope="module")
+def adult() -> dict[str, Any]:
+    """5,000 real Adult rows: scaled numeric features, sex and income > 50K; 3,000 to train."""
+    frame = load_adult().sample(5000, random_state=11).reset_index(drop=True)
+    X = StandardScaler().fit_transform(frame[NUMERIC].to_numpy(dtype=float))
+    y = frame["income"].str.startswith(">50K").to_numpy(dtype=int)
+    sex = frame["sex"].astype(str).to_numpy()
+    return {
+        "X": X[:3000], "y": y[:3000], "sf": {"sex": sex[:3000]},
+        "X_test": X[3000:], "y_test": y[3000:], "sf_test": {"sex": sex[3000:]},
+    }  # fmt: skip
+
+
+PLAN = SweepPlan(
+    methods=(
+        "exponentiated_gradient",
+        "threshold_optimizer",
+        "group_thresholds",
+        "correlation_remover",
+    ),
+    difference_bounds=(0.02,),
+    tolerances=(0.0, 0.05),
+    alphas=(1.0,),
+    random_state=5,
+)
+
+
+def sweep_of(adult: dict[str, Any], plan: SweepPlan = PLAN, **kwargs: Any) -> Any:
+    return run_sweep(
+        LogisticRegression(),
+        adult["X"],
+        adult["y"],
+        adult["X_test"],
+        adult["y_test"],
+        sensitive_features_train=adult["sf"],
+        sensitive_features_test=adult["sf_test"],
+        plan=plan,
+        policy=POLICY,
+        options=AuditOptions(n_boot=100, random_state=0),
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def sweep(adult: dict[str, Any]) -> Any:
+    return sweep_of(adult)
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan
+
+
+def test_plan_lists_points_per_method_and_drops_what_the_constraint_cannot_do() -> None:
+    plan = SweepPlan(difference_bounds=(0.1, 0.02), tolerances=(0.0, 0.03), alphas=(1.0,))
+    assert [p.name for p in plan.points()] == [
+        "expgrad(0.1)", "expgrad(0.02)", "gridsearch(10)", "threshold_opt(0)",
+        "threshold_opt(0.03)", "hist_threshold(0)", "hist_threshold(0.03)", "corr_remover(1)",
+    ]  # fmt: skip
+    odds = SweepPlan("equalized_odds", tolerances=(0.0, 0.03), alphas=(1.0,))
+    assert [p.name for p in odds.points() if "threshold" in p.name] == [
+        "threshold_opt(0)",
+        "hist_threshold(0)",
+    ]
+    assert "not equalized_odds" in odds.skipped()[0]
+    errors = SweepPlan("error_rate_parity")
+    assert {p.method for p in errors.points()} == {
+        "exponentiated_gradient",
+        "grid_search",
+        "correlation_remover",
+    }
+    assert "do not support error_rate_parity" in errors.skipped()[0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"constraint": "parity"}, "'constraint' parameter of SweepPlan"),
+        ({"methods": ("boosting",)}, "'methods' parameter"),
+        (
+            {"constraint": "error_rate_parity", "methods": ("threshold_optimizer",)},
+            "does not support constraint 'error_rate_parity'",
+        ),
+        ({"difference_bounds": (0.1, 1.5)}, "'difference_bounds' parameter"),
+        ({"tolerances": ("a",)}, "'tolerances' parameter"),
+        ({"grid_size": 1}, "'grid_size' parameter"),
+        ({"random_state": -1}, "'random_state' parameter"),
+    ],
+)
+def test_plan_refuses_bad_settings_naming_them(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        SweepPlan(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+def test_each_candidate_is_its_mitigator_fitted_on_train_and_audited_on_held_out(
+    adult: dict[str, Any], sweep: Any
+) -> None:
+    t = sweep.tradeoff
+    assert [c.name for c in t.candidates] == ["baseline", *(p.name for p in PLAN.points())]
+    assert t.n_test == len(adult["y_test"])
+    assert t.attribute == "sex"
+    # The same estimators fitted directly give the same held-out predictions and audits.
+    X, y, sex, Xt, sext = adult["X"], adult["y"], adult["sf"]["sex"], adult["X_test"], adult[
+        "sf_test"
+    ]["sex"]  # fmt: skip
+    base = LogisticRegression().fit(X, y)
+    expgrad = ReductionClassifier(LogisticRegression(), difference_bound=0.02, random_state=5)
+    thresholds = ThresholdOptimizerClassifier(base, tolerance=0.05, prefit=True, random_state=5)
+    direct = {
+        "baseline": base.predict(Xt),
+        "expgrad(0.02)": expgrad.fit(X, y, sensitive_features=sex).predict(Xt),
+        "threshold_opt(0.05)": thresholds.fit(X, y, sensitive_features=sex)
+        .predict(Xt, sensitive_features=sext),
+        "corr_remover(1)": DecorrelatedClassifier(LogisticRegression(), alpha=1.0)
+        .fit(X, y, sensitive_features=sex)
+        .predict(Xt, sensitive_features=sext),
+    }  # fmt: skip
+    for name, pred in direct.items():
+        c = t.candidate(name)
+        audit = audit_predictions(adult["y_test"], pred, sensitive_features={"sex": sext})
+        assert c.performance.value == pytest.approx(float((pred == adult["y_test"]).mean()))
+        rates = pd.Series(pred).groupby(sext).mean()
+        assert c.disparity.value == pytest.approx(float(rates.max() - rates.min()))
+        assert audit.overall["accuracy"].value == pytest.approx(c.performance.value)
+    assert set(sweep.models) == {c.name for c in t.candidates}
+
+
+def test_chosen_candidate_satisfies_the_policy_on_held_out_data(
+    adult: dict[str, Any], sweep: Any
+) -> None:
+    t = sweep.tradeoff
+    assert t.chosen is not None
+    chosen = t.candidate(t.chosen)
+    # The interval decision rule: the whole (simultaneous, the default) interval within 0.12.
+    criterion = next(
+        c for c in sweep.audits[t.chosen].criteria if c.criterion == "demographic_parity_difference"
+    )
+    assert criterion.verdict == "pass"
+    assert sweep.audits[t.chosen].options.verdict_interval == "simultaneous"
+    assert criterion.estimate.simultaneous_upper <= 0.12
+    passing = [c for c in t.candidates if c.status == "pass"]
+    assert chosen.performance.value == max(c.performance.value for c in passing)
+    # Predicting again with the chosen model gives the audited disparity.
+    model = sweep.chosen_model
+    kwargs = (
+        {}
+        if isinstance(model, ReductionClassifier)
+        else {"sensitive_features": adult["sf_test"]["sex"]}
+    )
+    pred = model.predict(adult["X_test"], **kwargs)
+    rates = pd.Series(pred).groupby(adult["sf_test"]["sex"]).mean()
+    assert chosen.disparity.value == pytest.approx(float(rates.max() - rates.min()))
+
+
+def test_same_seed_same_frontier_and_global_rng_untouched(
+    adult: dict[str, Any], sweep: Any
+) -> None:
+    np.random.seed(123)  # noqa: NPY002 - the global generator is what must stay untouched
+    before = np.random.get_state()[1].copy()  # noqa: NPY002
+    again = sweep_of(adult, n_jobs=2)  # in worker processes, in another order
+    assert (np.random.get_state()[1] == before).all()  # noqa: NPY002
+
+    def frontier(t: TradeOff) -> list[Any]:
+        return [
+            (c.name, c.performance.value, c.disparity.value, c.pareto, c.status)
+            for c in t.candidates
+        ]
+
+    assert frontier(again.tradeoff) == frontier(sweep.tradeoff)
+    assert again.tradeoff.chosen == sweep.tradeoff.chosen
+    other = sweep_of(adult, SweepPlan(**{**PLAN.to_dict(), "random_state": 6}))
+    randomized = "threshold_opt(0.05)"  # a randomized rule: another seed, other draws
+    assert other.tradeoff.candidate(randomized).performance.value != pytest.approx(
+        sweep.tradeoff.candidate(randomized).performance.value, abs=1e-9
+    )
+
+
+def test_a_point_that_cannot_fit_is_recorded_and_the_rest_go_on(adult: dict[str, Any]) -> None:
+    plan = SweepPlan(methods=("threshold_optimizer", "group_thresholds"), tolerances=(0.0,))
+    result = run_sweep(
+        LinearSVC(),  # no predict_proba: fairlearn's ThresholdOptimizer needs it here
+        adult["X"],
+        adult["y"],
+        adult["X_test"],
+        adult["y_test"],
+        sensitive_features_train=adult["sf"],
+        sensitive_features_test=adult["sf_test"],
+        plan=plan,
+        options=AuditOptions(n_boot=0),
+    )
+    t = result.tradeoff
+    assert list(t.failures) == ["threshold_opt(0)"]
+    assert "predict_proba" in t.failures["threshold_opt(0)"]
+    assert [c.name for c in t.candidates] == ["baseline", "hist_threshold(0)"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"y_test": np.zeros(3)}, "'X_test' parameter must have one row per label"),
+        (
+            {"sf_test": {"sex": np.array(["a"] * 5)}},
+            "'sensitive_features_test' parameter must have",
+        ),
+        ({"sf_test": {"gender": None}}, "must have the columns of 'sensitive_features_train'"),
+    ],
+)
+def test_sweep_refuses_inconsistent_inputs(
+    adult: dict[str, Any], change: dict[str, Any], message: str
+) -> None:
+    data = {**adult, **change}
+    if "gender" in data["sf_test"]:
+        data["sf_test"] = {"gender": adult["sf_test"]["sex"]}
+    with pytest.raises(MitigationError, match=message):
+        run_sweep(
+            LogisticRegression(),
+            data["X"],
+            data["y"],
+            data["X_test"],
+            data["y_test"],
+            sensitive_features_train=data["sf"],
+            sensitive_features_test=data["sf_test"],
+            plan=PLAN,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The bundle
+
+
+def test_bundle_keeps_tradeoff_audits_and_a_reloadable_chosen_model(
+    tmp_path: Path, adult: dict[str, Any], sweep: Any
+) -> None:
+    files = sweep_files(sweep)
+    bundle = write_bundle(sweep.audits["baseline"], tmp_path / "b", extra_files=files)
+    back = read_tradeoff(bundle)
+    # NaN is not equal to itself: compare the plain data (NaN as None), and the types.
+    assert back.to_dict() == json.loads(json.dumps(sweep.tradeoff.to_dict()))
+    assert isinstance(back.candidates[0].disparity.simultaneous_lower, float)
+    info = json.loads((bundle / "mitigation" / "sweep.json").read_text())
+    assert info["chosen"] == sweep.tradeoff.chosen
+    assert info["plan"]["random_state"] == 5
+    model = load_chosen_model(bundle)
+    kwargs = (
+        {}
+        if isinstance(model, ReductionClassifier)
+        else {"sensitive_features": adult["sf_test"]["sex"]}
+    )
+    original = sweep.chosen_model
+    np.testing.assert_array_equal(
+        model.predict(adult["X_test"], **kwargs), original.predict(adult["X_test"], **kwargs)
+    )
+    for name in sweep.audits:
+        assert (bundle / "mitigation" / "audits" / f"{name}.json").is_file()
+    # Tampering is detected before anything is read.
+    (bundle / TRADEOFF_FILE).write_text(json.dumps({**back.to_dict(), "chosen": "baseline"}))
+    with pytest.raises(BundleError, match="does not match its sha256"):
+        read_tradeoff(bundle)
+    with pytest.raises(BundleError, match="failed verification"):
+        load_chosen_model(bundle)
+
+
+def test_tradeoff_from_dict_refuses_other_versions_and_malformed_data(sweep: Any) -> None:
+    data = sweep.tradeoff.to_dict()
+    with pytest.raises(BundleError, match="schema_version"):
+        TradeOff.from_dict({**data, "schema_version": "0.1"})
+    broken = {**data, "candidates": [{"name": "x"}]}
+    with pytest.raises(BundleError, match="malformed"):
+        TradeOff.from_dict(broken)
+
+
+def test_no_chosen_candidate_means_no_model_file(tmp_path: Path, adult: dict[str, Any]) -> None:
+    strict = Policy((Threshold("demographic_parity_difference", 0.0001, ("sex",)),))
+    result = run_sweep(
+        LogisticRegression(),
+        adult["X"],
+        adult["y"],
+        adult["X_test"],
+        adult["y_test"],
+        sensitive_features_train=adult["sf"],
+        sensitive_features_test=adult["sf_test"],
+        plan=SweepPlan(methods=("correlation_remover",), alphas=(0.5,)),
+        policy=strict,
+        options=AuditOptions(n_boot=50),
+    )
+    assert result.tradeoff.chosen is None
+    assert result.chosen_model is None
+    assert MODEL_FILE not in sweep_files(result)
+    bundle = write_bundle(
+        result.audits["baseline"], tmp_path / "b", extra_files=sweep_files(result)
+    )
+    with pytest.raises(BundleError, match="holds no chosen model"):
+        load_chosen_model(bundle)
+
+
+# ---------------------------------------------------------------------------------------------
+# The spec and `fairtrail mitigate`
+
+DATA = {"path": "d.csv", "y_true": "income", "pos_label": ">50K", "sensitive_features": ["sex"]}
+SPEC = {
+    "data": DATA,
+    "model": {"numeric_features": NUMERIC, "categorical_features": ["education"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"mitigation": {"bound": 0.1}}, "unknown key 'mitigation.bound'"),
+        ({"model": {"numeric_features": ["sex"]}}, "'sex' is the label or a sensitive feature"),
+        ({"model": {"estimator": "svm", "numeric_features": ["age"]}}, "model.estimator must be"),
+        ({"model": {"estimator": "logistic_regression", "path": "m.skops"}}, "not both"),
+        ({"model": {}}, "the model needs features"),
+        ({"mitigation": {"n_jobs": 0}}, "mitigation.n_jobs must be"),
+        ({"mitigation": {"tolerances": [2]}}, "mitigation: The 'tolerances' parameter"),
+        ({"mitigation": {"performance_metric": "auc"}}, "performance_metric must be one of"),
+        ({"mitigation": {"selection": "least_disparity"}}, "needs max_performance_loss"),
+        ({"data": {**DATA, "sensitive_features": []}}, "at least one column"),
+        ({"data": {**DATA, "test_size": 1.5}}, "data.test_size"),
+        ({"audit": {"n_boot": 1}}, "audit.n_boot"),
+    ],
+)  # fmt: skip
+def test_mitigation_spec_refuses_bad_values_naming_the_key(
+    change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SpecError, match=message):
+        parse_mitigation_spec({**SPEC, **change})
+
+
+def test_fitted_model_spec_defaults_to_post_processing() -> None:
+    spec = parse_mitigation_spec(
+        {**SPEC, "model": {"path": "m.skops", "numeric_features": ["age"]}}
+    )
+    assert spec.plan.active_methods() == ("threshold_optimizer", "group_thresholds")
+    assert spec.estimator is None
+    assert spec.resolved_model_path() == Path("m.skops")
+
+
+@pytest.fixture(scope="module")
+def adult_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("mitigate")
+    frame = load_adult().dropna().sample(4000, random_state=2)
+    frame.to_csv(folder / "adult.csv", index=False)
+    return folder
+
+
+def write_spec(folder: Path, extra: str = "", data: str = "adult.csv") -> Path:
+    text = f"""
+[data]
+path = "{data}"
+y_true = "income"
+pos_label = ">50K"
+sensitive_features = ["sex"]
+test_size = 0.4
+
+[model]
+numeric_features = {json.dumps(NUMERIC)}
+categorical_features = ["education", "occupation"]
+
+[mitigation]
+methods = ["threshold_optimizer", "group_thresholds", "correlation_remover"]
+tolerances = [0.0, 0.05]
+alphas = [1.0]
+{extra}
+
+[audit]
+n_boot = 50
+
+[policy]
+name = "cli test"
+[policy.thresholds]
+demographic_parity_difference = 0.08
+"""
+    path = folder / "spec.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+def test_cli_mitigate_writes_a_verified_bundle(adult_csv: Path) -> None:
+    spec = write_spec(adult_csv)
+    result = CliRunner().invoke(cli, ["mitigate", str(spec), "--out", str(adult_csv / "out")])
+    assert result.exit_code == 0, result.output
+    assert "Mitigation trade-off: demographic_parity on sex" in result.output
+    assert "Who pays" in result.output
+    t = read_tradeoff(adult_csv / "out")
+    assert t.chosen is not None
+    assert len(t.candidates) == 6
+    assert t.n_test == 1600  # 40% of 4,000 held out
+    # The saved model is the features and the chosen mitigator: it predicts from raw columns.
+    model = load_chosen_model(adult_csv / "out")
+    frame = pd.read_csv(adult_csv / "adult.csv")
+    step = model.steps[-1][1]
+    needs_groups = not isinstance(step, ReductionClassifier)
+    pred = (
+        step.predict(model[:-1].transform(frame), sensitive_features=frame["sex"])
+        if needs_groups
+        else model.predict(frame)
+    )
+    assert set(np.unique(pred)) <= {0, 1}
+    assert len(pred) == 4000
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda f: f.assign(income=f["income"].where(f.index != 7, "?")), "must hold two labels"),
+        (lambda f: f.assign(age=f["age"].where(f.index != 9)), "Numeric feature 'age' has 1"),
+        (lambda f: f.assign(sex=f["sex"].where(f.index != 3)), "Sensitive feature 'sex' has 1"),
+    ],
+)  # fmt: skip
+def test_cli_mitigate_refuses_bad_data_in_one_line(
+    tmp_path: Path, adult_csv: Path, edit: Any, message: str
+) -> None:
+    frame = pd.read_csv(adult_csv / "adult.csv").reset_index(drop=True)
+    edit(frame).to_csv(tmp_path / "adult.csv", index=False)
+    spec = write_spec(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("not a bundle")
+    result = CliRunner().invoke(cli, ["mitigate", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert (tmp_path / "out" / "keep.txt").read_text() == "not a bundle"
+
+
+def test_cli_mitigate_refuses_an_untrusted_fitted_model(tmp_path: Path, adult_csv: Path) -> None:
+    import skops.io as sio
+    from sklearn.tree import DecisionTreeClassifier
+
+    frame = pd.read_csv(adult_csv / "adult.csv")
+    tree = DecisionTreeClassifier(max_depth=3).fit(frame[NUMERIC], frame["income"] == ">50K")
+    (tmp_path / "model.skops").write_bytes(sio.dumps(tree))
+    shutil.copy(adult_csv / "adult.csv", tmp_path / "adult.csv")
+    spec = write_spec(tmp_path, extra="")
+    text = (
+        spec.read_text()
+        .replace(
+            'categorical_features = ["education", "occupation"]',
+            'path = "model.skops"\ncategorical_features = []',
+        )
+        .replace('methods = ["threshold_optimizer", "group_thresholds", "correlation_remover"]', "")
+    )
+    spec.write_text(text)
+    result = CliRunner().invoke(cli, ["mitigate", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "Refusing to load 'model.skops'" in result.output
+    spec.write_text(
+        text.replace(
+            'path = "model.skops"', 'path = "model.skops"\ntrusted = ["sklearn.tree._tree.Tree"]'
+        )
+    )
+    result = CliRunner().invoke(cli, ["mitigate", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code in (0, 1), result.output
+    t = read_tradeoff(tmp_path / "out")
+    assert [c.name for c in t.candidates] == [
+        "baseline",
+        "threshold_opt(0)",
+        "threshold_opt(0.05)",
+        "hist_threshold(0)",
+        "hist_threshold(0.05)",
+    ]
