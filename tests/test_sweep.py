@@ -507,3 +507,19 @@ def test_cli_mitigate_refuses_an_untrusted_fitted_model(tmp_path: Path, adult_cs
         "hist_threshold(0)",
         "hist_threshold(0.05)",
     ]
+
+
+@pytest.mark.parametrize("name", ["hist_threshold(0.05)", "threshold_opt(0)", "corr_remover(1)"])
+def test_every_kind_of_candidate_saves_and_reloads_with_the_default_allow_list(
+    tmp_path: Path, adult: dict[str, Any], sweep: Any, name: str
+) -> None:
+    from audit.mitigation import load_model, save_model
+
+    model = sweep.models[name]
+    save_model(model, tmp_path / "m.skops")
+    back = load_model(tmp_path / "m.skops")  # nothing added to the allow-list
+    groups = adult["sf_test"]["sex"]
+    np.testing.assert_array_equal(
+        back.predict(adult["X_test"], sensitive_features=groups),
+        model.predict(adult["X_test"], sensitive_features=groups),
+    )

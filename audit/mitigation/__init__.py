@@ -39,6 +39,13 @@ from audit.mitigation._store import (
     sweep_files,
 )
 from audit.mitigation._sweep import METHODS, Sweep, SweepPlan, SweepPoint, run_sweep
+from audit.mitigation._thresholds import (
+    GROUP_THRESHOLD_CONSTRAINTS,
+    GroupThresholdClassifier,
+    GroupThresholds,
+    InfeasibleConstraintError,
+    ThresholdError,
+)
 from audit.mitigation._tradeoff import (
     CONSTRAINT_CRITERIA,
     PERFORMANCE_METRICS,
@@ -55,6 +62,7 @@ from audit.mitigation._tradeoff import (
 __all__ = [
     "CONSTRAINT_CRITERIA",
     "ESTIMATORS",
+    "GROUP_THRESHOLD_CONSTRAINTS",
     "METHODS",
     "MODEL_FILE",
     "PERFORMANCE_METRICS",
@@ -69,6 +77,9 @@ __all__ = [
     "Candidate",
     "DecorrelatedClassifier",
     "GroupCost",
+    "GroupThresholdClassifier",
+    "GroupThresholds",
+    "InfeasibleConstraintError",
     "MitigationError",
     "MitigationSpec",
     "Predictions",
@@ -78,6 +89,7 @@ __all__ = [
     "Sweep",
     "SweepPlan",
     "SweepPoint",
+    "ThresholdError",
     "ThresholdOptimizerClassifier",
     "TradeOff",
     "UntrustedModelError",

@@ -24,6 +24,10 @@ TRUSTED_TYPES = (
     "audit.mitigation._estimators.DecorrelatedClassifier",
     "audit.mitigation._estimators.ReductionClassifier",
     "audit.mitigation._estimators.ThresholdOptimizerClassifier",
+    "audit.mitigation._threshold_rules.GroupRule",
+    "audit.mitigation._threshold_rules.GroupThresholds",
+    "audit.mitigation._threshold_rules.Rates",
+    "audit.mitigation._thresholds.GroupThresholdClassifier",
     "audit.mitigation._regression.ReductionRegressor",
     "fairlearn.preprocessing._correlation_remover.CorrelationRemover",
 )
