@@ -114,9 +114,18 @@ def _fairlearn(y: Any, score: Any, groups: pd.DataFrame) -> Any:
     return job
 
 
-def _realized_rates(predicted: Any, labels: np.ndarray[Any, Any]) -> dict[str, float]:
-    frame = pd.DataFrame({"g": labels, "p": np.asarray(predicted, dtype=np.float64)})
-    return {str(k): float(v) for k, v in frame.groupby("g")["p"].mean().items()}
+def _realized_rates(predicted: Any, groups: pd.DataFrame) -> dict[str, float]:
+    """Share predicted positive per group (the intersection of the feature columns).
+
+    Grouped on categorical columns: labelling each row by joining its categories row by row
+    took 76 s and 2.3 GiB at 1M rows, and ran out of memory at 10M.
+    """
+    keys = [groups[c].reset_index(drop=True).astype("category") for c in groups.columns]
+    rates = pd.Series(np.asarray(predicted, dtype=np.float64)).groupby(keys, observed=True).mean()
+    return {
+        " × ".join(map(str, k if isinstance(k, tuple) else (k,))): float(v)
+        for k, v in rates.items()
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -169,9 +178,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "extrapolated": False,
             }
             print(f"  fairlearn ThresholdOptimizer {median_f:8.3f} s  runs {_fmt(times_f)}")
-            labels = groups.astype(str).agg(" × ".join, axis=1).to_numpy()
-            ours_rates = _realized_rates(ours_pred, labels)
-            peer_rates = _realized_rates(out_f["pred"], labels)
+            ours_rates = _realized_rates(ours_pred, groups)
+            peer_rates = _realized_rates(out_f["pred"], groups)
             row["agreement"] = {
                 "constraint_value_ours": result.constraint_value,
                 "constraint_value_fairlearn": float(out_f["peer"]._x_best),
