@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from audit._exceptions import BundleError
@@ -354,20 +355,34 @@ class AuditResult:
         BundleError
             When the schema version is unknown or a field is missing or malformed.
         """
-        version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise BundleError(
-                f"result schema_version {version!r} is not supported; expected {SCHEMA_VERSION!r}."
-            )
-        try:
-            result = _decode(cls, data, "result")
-        except (TypeError, KeyError, ValueError) as exc:
-            raise BundleError(f"result.json is malformed: {exc}") from None
+        result = decode_versioned(cls, data, SCHEMA_VERSION, "result")
         assert isinstance(result, AuditResult)
         return result
 
 
+def decode_versioned(tp: type, data: Mapping[str, Any], version: str, what: str) -> Any:
+    """Rebuild a dataclass ``tp`` from its plain data, checking ``schema_version`` first.
+
+    Raises
+    ------
+    BundleError
+        The version is not ``version``, or a field is missing or malformed (naming ``what``).
+    """
+    found = data.get("schema_version")
+    if found != version:
+        raise BundleError(
+            f"{what} schema_version {found!r} is not supported; expected {version!r}."
+        )
+    try:
+        return _decode(tp, data, what)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise BundleError(f"{what}.json is malformed: {exc}") from None
+
+
 def _encode(value: Any) -> Any:
+    """Plain strict-JSON data: dataclasses as dicts, NaN as None, NumPy scalars as numbers."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):

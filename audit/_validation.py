@@ -132,7 +132,7 @@ def _format_label(value: Any) -> str:
     return str(value)
 
 
-def _check_present(series: pd.Series, role: str, describe_row: RowDescriber) -> None:
+def check_present(series: pd.Series, role: str, describe_row: RowDescriber) -> None:
     missing = series.isna().to_numpy()
     if missing.any():
         first = int(np.flatnonzero(missing)[0])
@@ -154,23 +154,40 @@ def _distinct(values: npt.NDArray[Any]) -> list[Any]:
     return sorted(pd.unique(values).tolist())
 
 
-def _binary_labels(
-    y_true: pd.Series,
-    y_pred: pd.Series,
+def binary_labels(
+    columns: Sequence[tuple[pd.Series, str]],
     pos_label: Hashable | None,
     describe_row: RowDescriber,
-) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8], str, tuple[str, str]]:
-    _check_present(y_true, "y_true", describe_row)
-    _check_present(y_pred, "y_pred", describe_row)
-    t, p = _LabelColumn.of(y_true), _LabelColumn.of(y_pred)
-    if t.numeric != p.numeric:  # one column is numeric, the other text: compare as text
-        for column in (t, p):
+) -> tuple[list[npt.NDArray[np.int8]], str, tuple[str, str]]:
+    """Label columns (each with its role) as 0/1 arrays against one positive label.
+
+    Together the columns must hold at most two labels; without ``pos_label`` they must be
+    0/1. Returns the arrays, the positive label and ``(negative, positive)`` as text.
+
+    Raises
+    ------
+    DataValidationError
+        A missing label, more than two labels, labels other than 0/1 without ``pos_label``,
+        or a ``pos_label`` that does not occur (each naming the column and what was found).
+
+    Examples
+    --------
+    >>> (y,), pos, labels = binary_labels([(pd.Series(["no", "yes"], name="y"), "y_true")],
+    ...                                   "yes", lambda i: f"row {i}")
+    >>> y.tolist(), pos, labels
+    ([0, 1], 'yes', ('no', 'yes'))
+    """
+    for series, role in columns:
+        check_present(series, role, describe_row)
+    parsed = [_LabelColumn.of(series) for series, _ in columns]
+    if len({c.numeric for c in parsed}) > 1:  # numeric and text columns: compare as text
+        for column in parsed:
             if column.numeric:
                 column.as_text()
-    distinct = {}
-    for column, role in ((t, "y_true"), (p, "y_pred")):
+    distinct = []
+    for column, (_, role) in zip(parsed, columns, strict=True):
         values = column.distinct()
-        distinct[role] = values
+        distinct.append(values)
         if len(values) > 2:
             shown = _label_repr([_format_label(v) for v in values[:10]])
             more = f" (showing 10 of {len(values)})" if len(values) > 10 else ""
@@ -178,21 +195,26 @@ def _binary_labels(
                 f"Column '{column.name}' ({role}) must be binary: expected at most 2 distinct "
                 f"values, found {len(values)}: {shown}{more}."
             )
-    union = sorted(set(distinct["y_true"]) | set(distinct["y_pred"]))
+    union = sorted(set().union(*distinct))
     shown_union = _label_repr([_format_label(v) for v in union])
+    named = " and ".join(f"'{c.name}'" for c in parsed)
     if len(union) > 2:
-        raise DataValidationError(
-            f"Columns '{y_true.name}' (y_true) and '{y_pred.name}' (y_pred) together must hold at "
-            f"most 2 distinct labels, found {len(union)}: {shown_union}."
+        described = " and ".join(
+            f"'{c.name}' ({role})" for c, (_, role) in zip(parsed, columns, strict=True)
         )
-    numeric = t.numeric
+        raise DataValidationError(
+            f"Columns {described} together must hold at most 2 distinct labels, found "
+            f"{len(union)}: {shown_union}."
+        )
+    first = parsed[0]
+    numeric = first.numeric
     if pos_label is None:
         if numeric and set(union) <= {0.0, 1.0}:
             pos: Any = 1.0
         else:
             raise DataValidationError(
-                f"Column '{y_true.name}' (y_true) has labels {shown_union}, which are not 0/1: "
-                "set pos_label to the positive (favourable or predicted) label."
+                f"Column '{first.name}' ({columns[0][1]}) has labels {shown_union}, which are not "
+                "0/1: set pos_label to the positive (favourable or predicted) label."
             )
     else:
         pos = pos_label
@@ -204,17 +226,18 @@ def _binary_labels(
         else:
             pos = str(pos_label)
         if pos not in union:
+            noun = "columns" if len(parsed) > 1 else "column"
             raise DataValidationError(
-                f"pos_label={pos_label!r} is not among the labels of columns '{y_true.name}' and "
-                f"'{y_pred.name}': found {shown_union}."
+                f"pos_label={pos_label!r} is not among the labels of {noun} {named}: found "
+                f"{shown_union}."
             )
     others = [v for v in union if v != pos]
     neg_label = _format_label(others[0]) if others else "(not " + _format_label(pos) + ")"
-    yt, yp = t.is_label(pos), p.is_label(pos)
-    return yt, yp, _format_label(pos), (neg_label, _format_label(pos))
+    arrays = [column.is_label(pos) for column in parsed]
+    return arrays, _format_label(pos), (neg_label, _format_label(pos))
 
 
-def _finite_column(
+def finite_column(
     series: pd.Series, role: str, describe_row: RowDescriber
 ) -> npt.NDArray[np.float64]:
     if pd.api.types.is_bool_dtype(series.dtype) or not (
@@ -396,14 +419,16 @@ def prepare_data(
     yt: npt.NDArray[Any]
     yp: npt.NDArray[Any]
     if task == "regression":
-        yt = _finite_column(data[y_true], "y_true", describe_row)
-        yp = _finite_column(data[y_pred], "y_pred", describe_row)
+        yt = finite_column(data[y_true], "y_true", describe_row)
+        yp = finite_column(data[y_pred], "y_pred", describe_row)
         pos, labels = "", ("", "")
     else:
-        yt, yp, pos, labels = _binary_labels(data[y_true], data[y_pred], pos_label, describe_row)
+        (yt, yp), pos, labels = binary_labels(
+            [(data[y_true], "y_true"), (data[y_pred], "y_pred")], pos_label, describe_row
+        )
     score = None
     if y_score is not None:
-        score = _finite_column(data[y_score], "y_score", describe_row)
+        score = finite_column(data[y_score], "y_score", describe_row)
         if score_type == "probability":
             outside = (score < 0.0) | (score > 1.0)
             if outside.any():
@@ -416,7 +441,7 @@ def prepare_data(
                 )
     weight = None
     if sample_weight is not None:
-        weight = _finite_column(data[sample_weight], "sample_weight", describe_row)
+        weight = finite_column(data[sample_weight], "sample_weight", describe_row)
         negative = weight < 0
         if negative.any():
             first = int(np.flatnonzero(negative)[0])

@@ -198,11 +198,6 @@ def _mitigate(
     features = model[:-1]
     x_train = np.asarray(features.transform(_as_object(train, numeric, categorical)), np.float64)
     x_test = np.asarray(features.transform(_as_object(test, numeric, categorical)), np.float64)
-    plan = (
-        DEMO_MITIGATION
-        if seed == DEMO_MITIGATION.random_state
-        else replace(DEMO_MITIGATION, random_state=seed)
-    )
     sweep = run_sweep(
         model[-1],
         x_train,
@@ -211,7 +206,7 @@ def _mitigate(
         (test[ds.target] == ds.pos_label).to_numpy().astype(np.int64),
         sensitive_features_train={feature: train[feature].astype(str).to_numpy()},
         sensitive_features_test={feature: test[feature].astype(str).to_numpy()},
-        plan=plan,
+        plan=replace(DEMO_MITIGATION, random_state=seed),
         policy=DEMO_SELECTION_POLICY,
         options=AuditOptions(n_boot=min(n_boot, 500), random_state=seed),
         prefit=True,

@@ -20,6 +20,7 @@ import pandas as pd
 
 from audit import DataValidationError, SpecError, write_bundle
 from audit._io import read_predictions
+from audit._validation import binary_labels, check_present, finite_column
 from audit.mitigation import (
     MitigationSpec,
     Sweep,
@@ -33,7 +34,6 @@ __all__ = ["MITIGATE_STEPS", "MitigationRun", "prepare_features", "run_mitigatio
 
 #: Steps reported to ``on_step``: read, prepare, sweep, write.
 MITIGATE_STEPS = 4
-_BOOLEAN_LABELS = ({"0", "1"}, {"false", "true"})
 
 
 @dataclass(frozen=True)
@@ -44,50 +44,6 @@ class MitigationRun:
     n_train: int
     n_test: int
     bundle: Path
-
-
-def _labels(column: pd.Series, name: str, pos_label: Any, where: Callable[[int], str]) -> Any:
-    text = column.astype("string")
-    missing = np.flatnonzero(text.isna().to_numpy())
-    if len(missing):
-        raise DataValidationError(
-            f"Column '{name}' (y_true) has {len(missing)} missing labels (first at "
-            f"{where(int(missing[0]))}); every training and held-out row needs one."
-        )
-    values = sorted(set(text.unique().tolist()))
-    if pos_label is not None:
-        wanted = str(pos_label).lower() if isinstance(pos_label, bool) else str(pos_label)
-        if wanted not in values:
-            raise DataValidationError(
-                f"data.pos_label {pos_label!r} does not occur in column '{name}' (y_true); "
-                f"found {values[:5]}."
-            )
-        if len(values) > 2:
-            raise DataValidationError(
-                f"Column '{name}' (y_true) must hold two labels; found {len(values)}: "
-                f"{values[:5]}. Mitigation here is for binary classification."
-            )
-        return (text == wanted).to_numpy(dtype=bool).astype(np.int64)
-    lowered = {v.lower() for v in values}
-    if not any(lowered <= allowed for allowed in _BOOLEAN_LABELS):
-        raise DataValidationError(
-            f"Column '{name}' (y_true) must hold 0/1 (or true/false) labels, or set "
-            f"data.pos_label; found {values[:5]}."
-        )
-    return text.str.lower().isin(["1", "true"]).to_numpy().astype(np.int64)
-
-
-def _check_numbers(
-    frame: pd.DataFrame, columns: tuple[str, ...], where: Callable[[int], str]
-) -> None:
-    for c in columns:
-        values = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.flatnonzero(~np.isfinite(values))
-        if len(bad):
-            raise DataValidationError(
-                f"Numeric feature '{c}' has {len(bad)} missing or infinite values (first at "
-                f"{where(int(bad[0]))}); drop or impute them before mitigation."
-            )
 
 
 def prepare_features(
@@ -214,15 +170,12 @@ def run_mitigation(
     if len(frame) == 0:
         raise DataValidationError(f"'{spec.path}' has no rows.")
     say("Preparing the split and the features")
-    y = _labels(frame[spec.y_true], spec.y_true, spec.pos_label, where)
-    _check_numbers(frame, spec.numeric_features, where)
+    (labels,), _, _ = binary_labels([(frame[spec.y_true], "y_true")], spec.pos_label, where)
+    y = labels.astype(np.int64)
+    for c in spec.numeric_features:
+        frame[c] = finite_column(frame[c], "numeric feature", where)
     for c in spec.sensitive_features:
-        missing = np.flatnonzero(frame[c].isna().to_numpy())
-        if len(missing):
-            raise DataValidationError(
-                f"Sensitive feature '{c}' has {len(missing)} missing values (first at "
-                f"{where(int(missing[0]))}); a mitigator needs every row's group."
-            )
+        check_present(frame[c], "sensitive feature", where)
     categorical = list(spec.categorical_features)
     frame[categorical] = (
         frame[categorical].astype(object).where(frame[categorical].notna(), "(missing)")

@@ -18,6 +18,7 @@ from typing import Any
 
 from audit._bundle import _json_bytes, require_intact, result_json
 from audit._exceptions import BundleError
+from audit._result import _encode
 from audit.mitigation._persist import load_model
 from audit.mitigation._sweep import Sweep
 from audit.mitigation._tradeoff import TradeOff
@@ -86,18 +87,8 @@ def sweep_files(
             "type": f"{type(model).__module__}.{type(model).__qualname__}",
             "untrusted_types": sio.get_untrusted_types(data=data),
         }
-    files[SWEEP_FILE] = _json_bytes(_finite(info))
+    files[SWEEP_FILE] = _json_bytes(_encode(info))
     return files
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def read_tradeoff(bundle: str | Path, *, verify: bool = True) -> TradeOff:

@@ -20,6 +20,7 @@ seed gives the same frontier.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Mapping
@@ -282,18 +283,15 @@ def _build(point: SweepPoint, estimator: Any, baseline: Any, constraint: str, se
             grid_size=p.get("grid_size", 10),
             random_state=seed,
         )
-    if point.method == "threshold_optimizer":
-        return ThresholdOptimizerClassifier(
-            baseline,
-            constraints=constraint,
-            tolerance=p["tolerance"] or None,
-            prefit=True,
-            random_state=seed,
-        )
-    if point.method == "group_thresholds":
+    if point.method in ("threshold_optimizer", "group_thresholds"):
         from audit.mitigation._thresholds import GroupThresholdClassifier
 
-        return GroupThresholdClassifier(
+        post = (
+            ThresholdOptimizerClassifier
+            if point.method == "threshold_optimizer"
+            else GroupThresholdClassifier
+        )
+        return post(
             baseline,
             constraints=constraint,
             tolerance=p["tolerance"] or None,
@@ -312,14 +310,11 @@ def _fit_point(
     data: tuple[Any, Any, pd.DataFrame, Any, pd.DataFrame],
     one_thread: bool,
 ) -> _Fitted:
+    from threadpoolctl import threadpool_limits
+
     start = time.perf_counter()
     try:
-        if one_thread:
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1):
-                model, y_pred = _fit_predict(point, estimator, baseline, constraint, seed, data)
-        else:
+        with threadpool_limits(limits=1) if one_thread else contextlib.nullcontext():
             model, y_pred = _fit_predict(point, estimator, baseline, constraint, seed, data)
     except Exception as exc:
         text = str(exc) if isinstance(exc, FairtrailError) else f"{type(exc).__name__}: {exc}"
@@ -446,7 +441,6 @@ def run_sweep(
             f"'sensitive_features_train' ({list(sf_train.columns)}). Got {list(sf_test.columns)}."
         )
     start = time.perf_counter()
-    fit_start = time.perf_counter()
     if prefit:
         baseline = estimator
         base_seconds = math.nan
@@ -458,7 +452,7 @@ def run_sweep(
                 f"The baseline estimator {type(estimator).__name__} could not be fitted: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
-        base_seconds = time.perf_counter() - fit_start
+        base_seconds = time.perf_counter() - start
     base_pred = np.asarray(baseline.predict(X_test))
     data = (X_train, y_train, sf_train, X_test, sf_test)
     points = plan.points()

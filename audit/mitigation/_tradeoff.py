@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
-
 from audit._api import audit_predictions
-from audit._exceptions import BundleError, SpecError
+from audit._exceptions import SpecError
 from audit._policy import Policy, Threshold
-from audit._result import AuditOptions, AuditResult, Estimate, _decode
+from audit._result import AuditOptions, AuditResult, Estimate, _encode, decode_versioned
 
 __all__ = [
     "CONSTRAINT_CRITERIA",
@@ -168,7 +166,7 @@ class TradeOff:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (NaN as None), with ``schema_version``."""
-        out: dict[str, Any] = {"schema_version": TRADEOFF_SCHEMA_VERSION, **_plain(asdict(self))}
+        out: dict[str, Any] = {"schema_version": TRADEOFF_SCHEMA_VERSION, **_encode(self)}
         return out
 
     @classmethod
@@ -180,30 +178,9 @@ class TradeOff:
         BundleError
             When the schema version is unknown or a field is missing or malformed.
         """
-        version = data.get("schema_version")
-        if version != TRADEOFF_SCHEMA_VERSION:
-            raise BundleError(
-                f"trade-off schema_version {version!r} is not supported; expected "
-                f"{TRADEOFF_SCHEMA_VERSION!r}."
-            )
-        try:
-            out = _decode(cls, data, "tradeoff")
-        except (TypeError, KeyError, ValueError, SpecError) as exc:
-            raise BundleError(f"tradeoff.json is malformed: {exc}") from None
+        out = decode_versioned(cls, data, TRADEOFF_SCHEMA_VERSION, "tradeoff")
         assert isinstance(out, TradeOff)
         return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def pareto_front(performance: Sequence[float], disparity: Sequence[float]) -> list[bool]:
