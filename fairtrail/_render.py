@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from audit import AuditResult, Estimate
-from audit.mitigation import GroupCost, TradeOff
+from audit.mitigation import Candidate, GroupCost, TradeOff
 from lineage import StepEffect
 from lineage._groups import JOINT
 
@@ -176,14 +176,26 @@ def _signed_points(x: float) -> str:
     return "—" if math.isnan(x) else f"{100 * x:+.1f}"
 
 
+def _signed(x: float) -> str:
+    return "—" if math.isnan(x) else f"{x:+.3g}"
+
+
 def print_tradeoff(console: Console, tradeoff: TradeOff, *, groups: bool = True) -> None:
     """Print the frontier table, the chosen candidate with its rationale, and who pays."""
     t = tradeoff
     metric, criterion = t.performance_metric, t.criterion
+    regression = t.task == "regression"
+    change = _signed if regression else _signed_points
+    units = (
+        f"Δ: change against the baseline (units of y); cost: {metric} lost per unit of "
+        "disparity removed"
+        if regression
+        else f"Δ: points against the baseline; cost: {metric} points lost per point of "
+        "disparity removed"
+    )
     table = Table(
         title=f"Mitigation trade-off: {t.constraint} on {t.attribute}; disparity = {criterion} "
-        f"(held-out, {t.n_test:,} rows). Δ: points against the baseline; cost: {metric} "
-        "points lost per point of disparity removed; ★ chosen",
+        f"(held-out, {t.n_test:,} rows). {units}; ★ chosen",
         title_justify="left",
         show_edge=False,
     )
@@ -205,8 +217,8 @@ def print_tradeoff(console: Console, tradeoff: TradeOff, *, groups: bool = True)
             Text(("★ " if is_chosen else "  ") + c.name, style="bold" if is_chosen else ""),
             _interval(c.performance),
             _interval(c.disparity),
-            _signed_points(c.performance_change),
-            _signed_points(c.disparity_change),
+            change(c.performance_change),
+            change(c.disparity_change),
             _num(c.cost_per_point, 2),
             "yes" if c.pareto else "",
             Text(c.status, style=_VERDICT_STYLE.get(c.status, "")),
@@ -217,8 +229,10 @@ def print_tradeoff(console: Console, tradeoff: TradeOff, *, groups: bool = True)
     console.print(table)
     for note in t.skipped:
         console.print(f"Skipped: {note}.", soft_wrap=True)
+    for name, note in t.notes.items():
+        console.print(f"Note on {name}: {escape(note)}", soft_wrap=True)
     rule = t.rule.kind + (
-        f", at most {t.rule.max_performance_loss:.3f} {metric} lost"
+        f", at most {t.rule.max_performance_loss:.3g} {metric} lost"
         if t.rule.max_performance_loss is not None
         else ""
     )
@@ -232,26 +246,48 @@ def print_tradeoff(console: Console, tradeoff: TradeOff, *, groups: bool = True)
     )
     if not groups or t.chosen is None or t.chosen == t.baseline:
         return
-    chosen = t.candidate(t.chosen)
+    _print_who_pays(console, t, t.candidate(t.chosen))
+
+
+#: Who-pays columns by task: (header, GroupCost field, metric, formatter).
+_PAYS_COLUMNS: dict[str, tuple[tuple[str, str, str, Callable[[float], str]], ...]] = {
+    "binary_classification": (
+        ("Δ accuracy", "changes", "accuracy", _signed_points),
+        ("Δ TPR", "changes", "true_positive_rate", _signed_points),
+        ("Δ FPR", "changes", "false_positive_rate", _signed_points),
+        ("Δ selection rate", "changes", "selection_rate", _signed_points),
+        ("accuracy", "values", "accuracy", _num),
+    ),
+    "regression": (
+        ("Δ MAE", "changes", "mean_absolute_error", _signed),
+        ("Δ RMSE", "changes", "root_mean_squared_error", _signed),
+        ("Δ mean error", "changes", "mean_error", _signed),
+        ("MAE", "values", "mean_absolute_error", _num),
+        ("RMSE", "values", "root_mean_squared_error", _num),
+    ),
+}
+
+
+def _print_who_pays(console: Console, t: TradeOff, chosen: Candidate) -> None:
+    """Each group's change under the chosen candidate, the group that lost most first."""
+    regression = t.task == "regression"
+    # The performance each group loses: its accuracy, or its error in the disparity's metric.
+    key = t.criterion.removesuffix("_difference") if regression else "accuracy"
+    worse = 1.0 if regression else -1.0
     pays = Table(
-        title=f"Who pays: {t.chosen} against the baseline, per group (points)",
+        title=f"Who pays: {t.chosen} against the baseline, per group "
+        + ("(units of y)" if regression else "(points)"),
         title_justify="left",
     )
-    for col in ("group", "n", "Δ accuracy", "Δ TPR", "Δ FPR", "Δ selection rate", "accuracy"):
+    columns = _PAYS_COLUMNS[t.task]
+    for col in ("group", "n", *(c[0] for c in columns)):
         pays.add_column(col, justify="left" if col == "group" else "right", no_wrap=True)
 
     def most_lost_first(g: GroupCost) -> tuple[bool, float]:
-        change = g.changes.get("accuracy", math.nan)
-        return math.isnan(change), change
+        change = g.changes.get(key, math.nan)
+        return math.isnan(change), -worse * change
 
     for g in sorted(chosen.groups, key=most_lost_first):
-        pays.add_row(
-            g.group,
-            f"{g.count:,}",
-            _signed_points(g.changes["accuracy"]),
-            _signed_points(g.changes["true_positive_rate"]),
-            _signed_points(g.changes["false_positive_rate"]),
-            _signed_points(g.changes["selection_rate"]),
-            _num(g.values["accuracy"]),
-        )
+        cells = [fmt(getattr(g, field)[metric]) for _, field, metric, fmt in columns]
+        pays.add_row(escape(g.group), f"{g.count:,}", *cells)
     console.print(pays)

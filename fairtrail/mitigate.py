@@ -81,15 +81,19 @@ def prepare_features(
 
 
 def _estimator(spec: MitigationSpec) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LinearRegression, LogisticRegression
 
     seed = spec.plan.random_state
-    estimator: Any = (
-        LogisticRegression(max_iter=1000)
-        if spec.estimator == "logistic_regression"
-        else HistGradientBoostingClassifier(random_state=seed)
-    )
+    estimator: Any
+    if spec.estimator == "logistic_regression":
+        estimator = LogisticRegression(max_iter=1000)
+    elif spec.estimator == "linear_regression":
+        estimator = LinearRegression()
+    elif spec.task == "regression":
+        estimator = HistGradientBoostingRegressor(random_state=seed)
+    else:
+        estimator = HistGradientBoostingClassifier(random_state=seed)
     try:
         return estimator.set_params(**spec.estimator_params)
     except ValueError as exc:
@@ -117,7 +121,7 @@ def _split(
             np.arange(len(frame)),
             test_size=spec.test_size,
             random_state=spec.plan.random_state,
-            stratify=y,
+            stratify=None if spec.task == "regression" else y,
         )
         train, test = np.sort(train), np.sort(test)
     for name, rows in (("training", train), ("held-out", test)):
@@ -158,20 +162,30 @@ def run_mitigation(
         spec_text = spec_text or path.read_text(encoding="utf-8")
     say = on_step or (lambda _msg: None)
     say(f"Reading {spec.path}")
-    text = [spec.y_true, *spec.sensitive_features, *spec.categorical_features]
+    regression = spec.task == "regression"
+    text = [*spec.sensitive_features, *spec.categorical_features]
+    if not regression:
+        text.append(spec.y_true)
     if spec.split_column:
         text.append(spec.split_column)
+    numbers = {c: "numeric feature" for c in spec.numeric_features}
+    if regression:
+        numbers[spec.y_true] = "y_true"
     frame, where = read_predictions(
         spec.data_path(),
         text_columns=list(dict.fromkeys(text)),
-        number_columns={c: "numeric feature" for c in spec.numeric_features},
+        number_columns=numbers,
         file_format=spec.format,
     )
     if len(frame) == 0:
         raise DataValidationError(f"'{spec.path}' has no rows.")
     say("Preparing the split and the features")
-    (labels,), _, _ = binary_labels([(frame[spec.y_true], "y_true")], spec.pos_label, where)
-    y = labels.astype(np.int64)
+    y: np.ndarray[Any, Any]
+    if regression:
+        y = finite_column(frame[spec.y_true], "y_true", where)
+    else:
+        (labels,), _, _ = binary_labels([(frame[spec.y_true], "y_true")], spec.pos_label, where)
+        y = labels.astype(np.int64)
     for c in spec.numeric_features:
         frame[c] = finite_column(frame[c], "numeric feature", where)
     for c in spec.sensitive_features:

@@ -168,5 +168,22 @@ def test_refusals() -> None:
         evaluate_candidates(y, p[:1], sensitive_features=groups, constraint="fair")
     with pytest.raises(SpecError, match=r"'least_disparity' rule needs max_performance_loss"):
         SelectionRule("least_disparity")
-    with pytest.raises(SpecError, match=r"max_performance_loss must be a number in \[0, 1\]"):
-        SelectionRule(max_performance_loss=5)
+    for bad in (-0.1, math.inf, True, "0.1"):
+        with pytest.raises(SpecError, match=r"max_performance_loss must be a finite number >= 0"):
+            SelectionRule(max_performance_loss=bad)  # type: ignore[arg-type]
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        # a share of accuracy cannot exceed 1 (a regression loss in units of y can)
+        ("demographic_parity", {"rule": SelectionRule(max_performance_loss=5)},
+         r"share of accuracy and must be at most 1. Got 5"),
+        ("bounded_group_loss", {"performance_metric": "accuracy"},
+         r"'performance_metric' .* for constraint 'bounded_group"),
+        ("bounded_group_loss", {"criterion": "demographic_parity_difference"},
+         r"'criterion' parameter must be the difference of a reg"),
+        ("demographic_parity", {"criterion": "mean_absolute_error_ratio"},
+         r"difference of a classification metric"),
+    ]  # fmt: skip
+    for constraint, kwargs, message in cases:
+        with pytest.raises(SpecError, match=message):
+            evaluate_candidates(
+                y, p[:1], sensitive_features=groups, constraint=constraint, **kwargs
+            )

@@ -49,7 +49,7 @@ from audit.mitigation._estimators import (
     group_labels,
 )
 
-__all__ = ["REGRESSION_LOSSES", "BoundNotMetWarning", "ReductionRegressor"]
+__all__ = ["REGRESSION_LOSSES", "BoundNotMetWarning", "ReductionRegressor", "group_losses"]
 
 #: Losses a :class:`ReductionRegressor` can bound, by name.
 REGRESSION_LOSSES = ("square", "absolute")
@@ -264,7 +264,7 @@ class ReductionRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):  # 
         if family is not None:
             self.family_ = family
         self.y_range_ = (low, high)
-        self.group_losses_ = self._group_losses(X, target, groups.to_numpy(), loss)
+        self.group_losses_ = self._group_losses(X, target, groups.to_numpy())
         self._warn_if_unmet(bound)
         return self
 
@@ -368,20 +368,16 @@ class ReductionRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):  # 
         return float(bound)
 
     def _group_losses(
-        self,
-        X: Any,
-        y: npt.NDArray[np.float64],
-        groups: npt.NDArray[Any],
-        loss: Any,
+        self, X: Any, y: npt.NDArray[np.float64], groups: npt.NDArray[Any]
     ) -> dict[str, float]:
-        names, codes = np.unique(groups.astype(str), return_inverse=True)
-        sizes = np.bincount(codes, minlength=len(names))
+        """Each group's loss in expectation over the mixture: Σ_j weight_j · loss of j."""
         outputs = self._outputs(X)
-        expected = np.zeros(len(names))
+        expected: dict[str, float] = {}
         for j, weight in enumerate(self.weights_):
-            row_loss = loss.eval(y, outputs[:, j])
-            expected += weight * np.bincount(codes, weights=row_loss, minlength=len(names)) / sizes
-        return {str(name): float(value) for name, value in zip(names, expected, strict=True)}
+            losses = group_losses(y, outputs[:, j], groups, loss=self.loss, y_range=self.y_range_)
+            for group, value in losses.items():
+                expected[group] = expected.get(group, 0.0) + float(weight) * value
+        return expected
 
     def _warn_if_unmet(self, bound: float) -> None:
         group, worst = max(self.group_losses_.items(), key=lambda item: item[1])
@@ -403,34 +399,59 @@ class ReductionRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):  # 
         )
 
 
-def _check_target(y: Any) -> npt.NDArray[np.float64]:
+def _check_target(
+    y: Any, where: str = "The 'y' parameter of ReductionRegressor"
+) -> npt.NDArray[np.float64]:
     """``y`` as a finite, non-constant float vector, or a MitigationError saying why not."""
     values = np.asarray(y)
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.ndim != 1:
         raise MitigationError(
-            "The 'y' parameter of ReductionRegressor must be one target per row, shape "
-            f"(n_samples,). Got shape {values.shape}."
+            f"{where} must be one target per row, shape (n_samples,). Got shape {values.shape}."
         )
     if values.dtype.kind not in "biuf":
         raise MitigationError(
-            "The 'y' parameter of ReductionRegressor must be numeric (regression targets). "
+            f"{where} must be numeric (regression targets). "
             f"Got dtype {values.dtype}: {values[:3].tolist()}."
         )
     target = values.astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(target))
     if len(bad):
         raise MitigationError(
-            "The 'y' parameter of ReductionRegressor must be finite. Got "
+            f"{where} must be finite. Got "
             f"{len(bad)} NaN or infinite value(s), the first at row {int(bad[0])}."
         )
     if len(target) == 0 or target.min() == target.max():
         raise MitigationError(
-            "The 'y' parameter of ReductionRegressor must take at least two distinct values "
+            f"{where} must take at least two distinct values "
             f"(a regression target). Got {np.unique(target).tolist()[:1]}."
         )
     return target
+
+
+def group_losses(
+    y_true: Any, y_pred: Any, groups: Any, *, loss: str, y_range: tuple[float, float]
+) -> dict[str, float]:
+    """Each group's mean loss, as :class:`ReductionRegressor` bounds it.
+
+    The loss is fairlearn's (``SquareLoss`` or ``AbsoluteLoss`` on ``y_range``: targets and
+    predictions clipped to it).
+
+    Examples
+    --------
+    >>> group_losses([0.0, 1.0, 2.0, 4.0], [0.0, 2.0, 2.0, 1.0], ["a", "a", "b", "b"],
+    ...              loss="square", y_range=(0.0, 3.0))
+    {'a': 0.5, 'b': 2.0}
+    """
+    from fairlearn.reductions import AbsoluteLoss, SquareLoss
+
+    fl_loss = (SquareLoss if loss == "square" else AbsoluteLoss)(*y_range)
+    row_loss = fl_loss.eval(np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=float))
+    names, codes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    sums = np.bincount(codes, weights=row_loss, minlength=len(names))
+    sizes = np.bincount(codes, minlength=len(names))
+    return {str(n): float(v) for n, v in zip(names, sums / sizes, strict=True)}
 
 
 def _check_estimator(estimator: Any) -> None:

@@ -5,6 +5,7 @@
     [data]
     path = "applicants.csv"           # relative to the spec file; CSV or Parquet
     y_true = "income"
+    task = "binary_classification"    # or "regression" (constraint bounded_group_loss)
     pos_label = ">50K"                # needed unless labels are 0/1
     sensitive_features = ["sex"]      # several: the mitigators constrain their intersection
     split_column = "split"            # optional: rows "train" and "test" (else a random split)
@@ -12,6 +13,8 @@
 
     [model]
     estimator = "logistic_regression" # or "hist_gradient_boosting"; or path = "model.skops"
+                                      # (regression: "linear_regression" or
+                                      # "hist_gradient_boosting")
     numeric_features = ["age", "hours_per_week"]
     categorical_features = ["education", "occupation"]
 
@@ -31,6 +34,10 @@
     [policy.thresholds]
     demographic_parity_difference = 0.05
 
+A regression spec sets ``data.task = "regression"`` (numeric ``y_true``, no ``pos_label``)
+and ``mitigation.constraint = "bounded_group_loss"`` with ``loss``, ``bound_shares`` or
+``upper_bounds``.
+
 Every unknown key and every value of the wrong type is refused with the key's full name.
 """
 
@@ -47,17 +54,37 @@ from audit._policy import Policy
 from audit._result import AuditOptions, _decode
 from audit._spec import _check_keys, _check_options, _table, parse_policy, read_toml
 from audit.mitigation._sweep import SweepPlan
-from audit.mitigation._tradeoff import PERFORMANCE_METRICS, SelectionRule
+from audit.mitigation._tradeoff import (
+    PERFORMANCE_METRICS,
+    REGRESSION_CONSTRAINTS,
+    REGRESSION_PERFORMANCE_METRICS,
+    SelectionRule,
+)
 
 __all__ = ["ESTIMATORS", "MitigationSpec", "load_mitigation_spec", "parse_mitigation_spec"]
 
-#: Estimators a spec can name (each is built with the plan's random_state where it has one).
-ESTIMATORS = ("logistic_regression", "hist_gradient_boosting")
+#: Estimators a spec can name, by task (each built with the plan's random_state where it has
+#: one); the first is the default.
+ESTIMATORS = {
+    "binary_classification": ("logistic_regression", "hist_gradient_boosting"),
+    "regression": ("linear_regression", "hist_gradient_boosting"),
+}
+_TASKS = tuple(ESTIMATORS)
+#: Plan fields given in TOML as arrays.
+_TUPLE_KEYS = (
+    "methods",
+    "difference_bounds",
+    "tolerances",
+    "alphas",
+    "upper_bounds",
+    "bound_shares",
+)
 
 _DATA_KEYS = {
     "path",
     "format",
     "y_true",
+    "task",
     "pos_label",
     "sensitive_features",
     "split_column",
@@ -98,7 +125,8 @@ class MitigationSpec:
     estimator_params: Mapping[str, Any] = field(default_factory=dict)
     model_path: str | None = None
     trusted: tuple[str, ...] = ()
-    performance_metric: str = "accuracy"
+    performance_metric: str | None = None
+    task: str = "binary_classification"
     n_jobs: int = 1
     base_dir: Path = Path(".")
     origin: str = "<spec>"
@@ -121,6 +149,7 @@ class MitigationSpec:
             "data": {
                 "path": self.path,
                 "y_true": self.y_true,
+                "task": self.task,
                 "pos_label": self.pos_label,
                 "sensitive_features": list(self.sensitive_features),
                 "split_column": self.split_column,
@@ -184,12 +213,17 @@ def parse_mitigation_spec(
     for key in ("path", "y_true", "sensitive_features"):
         if key not in data:
             raise SpecError(f"{origin}: data.{key} is required.")
-    for key in ("path", "y_true", "format", "split_column", "train_value", "test_value"):
+    for key in ("path", "y_true", "format", "split_column", "train_value", "test_value", "task"):
         if key in data and not isinstance(data[key], str):
             raise SpecError(f"{origin}: data.{key} must be a string; got {data[key]!r}.")
+    task = data.get("task", "binary_classification")
+    if task not in _TASKS:
+        raise SpecError(f"{origin}: data.task must be one of {list(_TASKS)}; got {task!r}.")
     pos = data.get("pos_label")
     if pos is not None and not isinstance(pos, str | int | float | bool):
         raise SpecError(f"{origin}: data.pos_label must be a string or a number; got {pos!r}.")
+    if pos is not None and task == "regression":
+        raise SpecError(f"{origin}: data.pos_label is for classification; data.task is regression.")
     test_size = data.get("test_size", 0.3)
     if (
         isinstance(test_size, bool)
@@ -201,16 +235,17 @@ def parse_mitigation_spec(
     numeric = _names(model.get("numeric_features"), "model.numeric_features", origin)
     categorical = _names(model.get("categorical_features"), "model.categorical_features", origin)
     model_path = model.get("path")
-    estimator = model.get("estimator", None if model_path else "logistic_regression")
+    estimator = model.get("estimator", None if model_path else ESTIMATORS[task][0])
     if model_path is not None and "estimator" in model:
         raise SpecError(
             f"{origin}: give model.estimator (to fit) or model.path (fitted), not both."
         )
     if model_path is not None and not isinstance(model_path, str):
         raise SpecError(f"{origin}: model.path must be a string; got {model_path!r}.")
-    if model_path is None and estimator not in ESTIMATORS:
+    if model_path is None and estimator not in ESTIMATORS[task]:
         raise SpecError(
-            f"{origin}: model.estimator must be one of {list(ESTIMATORS)}; got {estimator!r}."
+            f"{origin}: model.estimator must be one of {list(ESTIMATORS[task])} for data.task "
+            f"{task!r}; got {estimator!r}."
         )
     if not numeric and not categorical:
         raise SpecError(
@@ -228,10 +263,10 @@ def parse_mitigation_spec(
         raise SpecError(f"{origin}: [model.params] must be a table; got {params!r}.")
     trusted = _names(model.get("trusted"), "model.trusted", origin)
     plan_args = {k: v for k, v in mitigation.items() if k in _PLAN_KEYS}
-    for key in ("methods", "difference_bounds", "tolerances", "alphas"):
+    for key in _TUPLE_KEYS:
         if isinstance(plan_args.get(key), list):
             plan_args[key] = tuple(plan_args[key])
-    if model_path is not None and "methods" not in plan_args:
+    if model_path is not None and "methods" not in plan_args and task != "regression":
         # A fitted model is used as it is: post-processing needs no refit.
         plan_args["methods"] = ("threshold_optimizer", "group_thresholds")
     try:
@@ -241,11 +276,18 @@ def parse_mitigation_spec(
         )
     except SpecError as exc:
         raise SpecError(f"{origin}: mitigation: {exc}") from None
-    metric = mitigation.get("performance_metric", "accuracy")
-    if metric not in PERFORMANCE_METRICS:
+    if (plan.constraint in REGRESSION_CONSTRAINTS) != (task == "regression"):
         raise SpecError(
-            f"{origin}: mitigation.performance_metric must be one of {list(PERFORMANCE_METRICS)}; "
-            f"got {metric!r}."
+            f"{origin}: mitigation.constraint {plan.constraint!r} does not fit data.task "
+            f"{task!r}: regression takes {list(REGRESSION_CONSTRAINTS)}, classification the "
+            "others."
+        )
+    metric = mitigation.get("performance_metric")
+    metrics = REGRESSION_PERFORMANCE_METRICS if task == "regression" else PERFORMANCE_METRICS
+    if metric is not None and metric not in metrics:
+        raise SpecError(
+            f"{origin}: mitigation.performance_metric must be one of {list(metrics)} for "
+            f"data.task {task!r}; got {metric!r}."
         )
     n_jobs = mitigation.get("n_jobs", 1)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
@@ -279,6 +321,7 @@ def parse_mitigation_spec(
         model_path=model_path,
         trusted=trusted,
         performance_metric=metric,
+        task=task,
         n_jobs=n_jobs,
         base_dir=Path(base_dir),
         origin=origin,

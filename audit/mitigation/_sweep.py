@@ -8,6 +8,14 @@ pre-processing over ``alphas`` (``CorrelationRemover``). :func:`run_sweep` fits 
 then every point (in parallel with ``n_jobs``: one BLAS thread per worker), predicts the
 held-out rows and hands them to :func:`evaluate_candidates`.
 
+Regression (``constraint="bounded_group_loss"``) uses fairlearn's two reductions with
+:class:`ReductionRegressor`: one ``ExponentiatedGradient`` point per bound on every group's
+mean ``loss`` (``upper_bounds`` in the loss's units, or by default ``bound_shares`` of the
+baseline's worst group loss on the training rows) and one ``GridSearch`` family.
+Post-processing and the correlation remover are for classifiers only (fairlearn's
+``ThresholdOptimizer`` thresholds scores; fairtrail's correlation remover wraps a
+classifier).
+
 Post-processing points reuse the fitted baseline (``prefit``); the reductions and the
 correlation remover refit a clone of the estimator. A point that cannot be fitted (for
 example a constraint that is infeasible at its tolerance) does not stop the sweep: it is
@@ -23,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,12 +50,22 @@ from audit.mitigation._estimators import (
     DecorrelatedClassifier,
     ReductionClassifier,
     ThresholdOptimizerClassifier,
+    group_labels,
+)
+from audit.mitigation._regression import (
+    REGRESSION_LOSSES,
+    ReductionRegressor,
+    _check_target,
+    group_losses,
 )
 from audit.mitigation._tradeoff import (
     CONSTRAINT_CRITERIA,
+    LOSS_CRITERIA,
+    REGRESSION_CONSTRAINTS,
     Predictions,
     SelectionRule,
     TradeOff,
+    _task_of,
     evaluate_candidates,
 )
 
@@ -61,11 +80,11 @@ METHODS = (
     "correlation_remover",
 )
 _SUPPORTED = {
-    "exponentiated_gradient": REDUCTION_CONSTRAINTS,
-    "grid_search": REDUCTION_CONSTRAINTS,
+    "exponentiated_gradient": (*REDUCTION_CONSTRAINTS, *REGRESSION_CONSTRAINTS),
+    "grid_search": (*REDUCTION_CONSTRAINTS, *REGRESSION_CONSTRAINTS),
     "threshold_optimizer": THRESHOLD_CONSTRAINTS,
     "group_thresholds": THRESHOLD_CONSTRAINTS,
-    "correlation_remover": tuple(CONSTRAINT_CRITERIA),
+    "correlation_remover": tuple(c for c in CONSTRAINT_CRITERIA if c not in REGRESSION_CONSTRAINTS),
 }
 #: Rough relative fit cost, to start the slowest points first when running in parallel.
 _COST = {
@@ -86,16 +105,23 @@ class SweepPoint:
     params: Mapping[str, Any]
 
 
-def _numbers(name: str, values: Any, low: float, high: float) -> tuple[float, ...]:
+def _numbers(
+    name: str, values: Any, low: float, high: float, *, open_low: bool = False
+) -> tuple[float, ...]:
     if isinstance(values, int | float) and not isinstance(values, bool):
         values = (values,)
     ok = isinstance(values, list | tuple) and all(
-        isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high for v in values
+        isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and (low < v if open_low else low <= v)
+        and v <= high
+        for v in values
     )
     if not ok or not values:
+        where = f"{'(' if open_low else '['}{low:g}, {high:g}]"
         raise SpecError(
-            f"The '{name}' parameter of SweepPlan must be a list of numbers in [{low:g}, "
-            f"{high:g}]. Got {values!r}."
+            f"The '{name}' parameter of SweepPlan must be a list of numbers in {where}. "
+            f"Got {values!r}."
         )
     return tuple(dict.fromkeys(float(v) for v in values))
 
@@ -123,6 +149,17 @@ class SweepPlan:
         constraints only); the others are left out and listed in :meth:`skipped`.
     alphas : tuple of float, default (1.0, 0.5)
         One ``correlation_remover`` point per alpha (1: remove all linear correlation).
+    loss : {"square", "absolute"}, default "square"
+        ``bounded_group_loss`` only: the loss bounded in every group (one of
+        :data:`REGRESSION_LOSSES`); the frontier's disparity is the difference of its metric
+        between groups (:data:`LOSS_CRITERIA`).
+    upper_bounds : tuple of float, optional
+        ``bounded_group_loss`` only: one ``exponentiated_gradient`` point per bound on every
+        group's mean loss, in the loss's units (squared units of ``y`` for ``"square"``).
+    bound_shares : tuple of float, default (0.95, 0.9)
+        ``bounded_group_loss`` without ``upper_bounds``: each bound as a share (in (0, 1]) of
+        the baseline's worst group loss on the training rows, so the sweep needs no
+        knowledge of the scale of ``y``.
     random_state : int, default 0
         Seeds every randomized prediction.
 
@@ -135,6 +172,8 @@ class SweepPlan:
     >>> plan = SweepPlan("error_rate_parity")
     >>> sorted({p.method for p in plan.points()})
     ['correlation_remover', 'exponentiated_gradient', 'grid_search']
+    >>> [p.name for p in SweepPlan("bounded_group_loss", bound_shares=(0.9, 0.8)).points()]
+    ['expgrad(0.9×worst)', 'expgrad(0.8×worst)', 'gridsearch(10)']
     """
 
     constraint: str = "demographic_parity"
@@ -143,6 +182,9 @@ class SweepPlan:
     grid_size: int = 10
     tolerances: tuple[float, ...] = (0.0, 0.05)
     alphas: tuple[float, ...] = (1.0, 0.5)
+    loss: str = "square"
+    upper_bounds: tuple[float, ...] | None = None
+    bound_shares: tuple[float, ...] = (0.95, 0.9)
     random_state: int = 0
 
     def __post_init__(self) -> None:
@@ -172,6 +214,16 @@ class SweepPlan:
         )
         object.__setattr__(self, "tolerances", _numbers("tolerances", self.tolerances, 0, 1))
         object.__setattr__(self, "alphas", _numbers("alphas", self.alphas, 0, 1))
+        if self.loss not in REGRESSION_LOSSES:
+            raise SpecError(
+                f"The 'loss' parameter of SweepPlan must be one of {list(REGRESSION_LOSSES)}. "
+                f"Got {self.loss!r}."
+            )
+        if self.upper_bounds is not None:
+            bounds = _numbers("upper_bounds", self.upper_bounds, 0, math.inf, open_low=True)
+            object.__setattr__(self, "upper_bounds", bounds)
+        shares = _numbers("bound_shares", self.bound_shares, 0, 1, open_low=True)
+        object.__setattr__(self, "bound_shares", shares)
         size = self.grid_size
         if isinstance(size, bool) or not isinstance(size, int) or size < 2:
             raise SpecError(
@@ -183,6 +235,18 @@ class SweepPlan:
                 "The 'random_state' parameter of SweepPlan must be a non-negative int. "
                 f"Got {seed!r}."
             )
+
+    @property
+    def task(self) -> str:
+        """``"regression"`` for ``bounded_group_loss``, else ``"binary_classification"``."""
+        return _task_of(self.constraint)
+
+    @property
+    def criterion(self) -> str:
+        """The disparity on the frontier's axis."""
+        if self.task == "regression":
+            return LOSS_CRITERIA[self.loss]
+        return CONSTRAINT_CRITERIA[self.constraint]
 
     def active_methods(self) -> tuple[str, ...]:
         """The methods used: those named, or every one supporting the constraint."""
@@ -199,7 +263,18 @@ class SweepPlan:
         """Every operating point, in method order."""
         out: list[SweepPoint] = []
         for m in self.active_methods():
-            if m == "exponentiated_gradient":
+            if m == "exponentiated_gradient" and self.task == "regression":
+                if self.upper_bounds is not None:
+                    out += [
+                        SweepPoint(f"expgrad(≤{b:g})", m, {"upper_bound": b})
+                        for b in self.upper_bounds
+                    ]
+                else:
+                    out += [
+                        SweepPoint(f"expgrad({f:g}×worst)", m, {"bound_share": f})
+                        for f in self.bound_shares
+                    ]
+            elif m == "exponentiated_gradient":
                 out += [
                     SweepPoint(f"expgrad({b:g})", m, {"difference_bound": b})
                     for b in self.difference_bounds
@@ -242,6 +317,9 @@ class SweepPlan:
             "grid_size": self.grid_size,
             "tolerances": list(self.tolerances),
             "alphas": list(self.alphas),
+            "loss": self.loss,
+            "upper_bounds": None if self.upper_bounds is None else list(self.upper_bounds),
+            "bound_shares": list(self.bound_shares),
             "random_state": self.random_state,
         }
 
@@ -270,10 +348,20 @@ class _Fitted:
     y_pred: Any
     seconds: float
     error: str | None = None
+    note: str | None = None
 
 
 def _build(point: SweepPoint, estimator: Any, baseline: Any, constraint: str, seed: int) -> Any:
     p = point.params
+    if constraint in REGRESSION_CONSTRAINTS:
+        return ReductionRegressor(
+            clone(estimator),
+            method=point.method,
+            loss=p["loss"],
+            upper_bound=p["upper_bound"],
+            grid_size=p.get("grid_size", 10),
+            random_state=seed,
+        )
     if point.method in ("exponentiated_gradient", "grid_search"):
         return ReductionClassifier(
             clone(estimator),
@@ -314,12 +402,18 @@ def _fit_point(
 
     start = time.perf_counter()
     try:
-        with threadpool_limits(limits=1) if one_thread else contextlib.nullcontext():
+        with (
+            threadpool_limits(limits=1) if one_thread else contextlib.nullcontext(),
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("always")
             model, y_pred = _fit_predict(point, estimator, baseline, constraint, seed, data)
     except Exception as exc:
         text = str(exc) if isinstance(exc, FairtrailError) else f"{type(exc).__name__}: {exc}"
         return _Fitted(point.name, None, None, time.perf_counter() - start, text)
-    return _Fitted(point.name, model, y_pred, time.perf_counter() - start)
+    said = dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught)
+    note = "; ".join(said) or None
+    return _Fitted(point.name, model, y_pred, time.perf_counter() - start, note=note)
 
 
 def _fit_predict(
@@ -333,7 +427,7 @@ def _fit_predict(
     X_train, y_train, sf_train, X_test, sf_test = data
     model = _build(point, estimator, baseline, constraint, seed)
     model.fit(X_train, y_train, sensitive_features=sf_train)
-    if isinstance(model, ReductionClassifier):
+    if isinstance(model, ReductionClassifier | ReductionRegressor):
         return model, model.predict(X_test)
     return model, model.predict(X_test, sensitive_features=sf_test)
 
@@ -357,6 +451,33 @@ def _frame(sensitive_features: Any, name: str, n: int) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def _resolve_bounds(
+    plan: SweepPlan,
+    points: tuple[SweepPoint, ...],
+    fitted: Any,
+    y_train: Any,
+    sf_train: pd.DataFrame,
+) -> tuple[SweepPoint, ...]:
+    """Regression points with their loss and absolute ``upper_bound``.
+
+    Shares are of the baseline's worst group loss on the training rows (the loss fairlearn
+    bounds: on ``y`` and predictions clipped to the training range). Grid search does not use
+    its bound (see :class:`ReductionRegressor`); it is given the loosest, to be checked.
+    """
+    y_range = (float(np.min(y_train)), float(np.max(y_train)))
+    losses = group_losses(
+        y_train, fitted, group_labels(sf_train, len(y_train)), loss=plan.loss, y_range=y_range
+    )
+    worst = max(losses.values())
+    bounds = plan.upper_bounds or tuple(f * worst for f in plan.bound_shares)
+    out = []
+    for p in points:
+        bound = p.params["bound_share"] * worst if "bound_share" in p.params else None
+        bound = p.params.get("upper_bound", bound if bound is not None else max(bounds))
+        out.append(replace(p, params={**p.params, "loss": plan.loss, "upper_bound": bound}))
+    return tuple(out)
+
+
 def run_sweep(
     estimator: Any,
     X_train: Any,
@@ -369,7 +490,7 @@ def run_sweep(
     plan: SweepPlan | None = None,
     policy: Policy | None = None,
     rule: SelectionRule | None = None,
-    performance_metric: str = "accuracy",
+    performance_metric: str | None = None,
     options: AuditOptions | None = None,
     prefit: bool = False,
     n_jobs: int = 1,
@@ -378,20 +499,24 @@ def run_sweep(
 
     Parameters
     ----------
-    estimator : classifier
-        The model to mitigate, with ``predict_proba`` (post-processing needs scores) and
-        ``fit(..., sample_weight=)`` (reductions reweight it).
+    estimator : classifier or regressor
+        The model to mitigate, with ``fit(..., sample_weight=)`` (reductions reweight it);
+        a classifier with ``predict_proba`` (post-processing needs scores), or a regressor
+        for ``bounded_group_loss``.
     X_train, y_train : array-like
-        Training rows and their 0/1 labels: every candidate is fitted on these only.
+        Training rows and their 0/1 labels (numeric targets for regression): every
+        candidate is fitted on these only.
     X_test, y_test : array-like
-        Held-out rows and their 0/1 labels: every candidate is audited on these only.
+        Held-out rows and their labels or targets: every candidate is audited on these only.
     sensitive_features_train, sensitive_features_test : DataFrame or dict of named columns
         Each row's group. Several columns: the mitigators constrain their intersection and
         the frontier judges it.
     plan : SweepPlan, optional
         Default :class:`SweepPlan` (demographic parity, 9 points).
     policy, rule, performance_metric, options
-        As in :func:`evaluate_candidates`.
+        As in :func:`evaluate_candidates`. ``performance_metric`` defaults to accuracy, or
+        for regression to the bounded loss's metric (``root_mean_squared_error`` for the
+        square loss, ``mean_absolute_error`` for the absolute loss).
     prefit : bool, default False
         ``estimator`` is already fitted on ``X_train``: it is the baseline as it is.
     n_jobs : int, default 1
@@ -426,6 +551,12 @@ def run_sweep(
     True
     """
     plan = plan or SweepPlan()
+    regression = plan.task == "regression"
+    if regression:
+        y_train = _check_target(y_train, "The 'y_train' parameter of run_sweep")
+        y_test = _check_target(y_test, "The 'y_test' parameter of run_sweep")
+        if performance_metric is None:
+            performance_metric = LOSS_CRITERIA[plan.loss].removesuffix("_difference")
     y_train = np.asarray(y_train)
     y_test = np.asarray(y_test)
     for name, X, y in (("X_train", X_train, y_train), ("X_test", X_test, y_test)):
@@ -456,6 +587,8 @@ def run_sweep(
     base_pred = np.asarray(baseline.predict(X_test))
     data = (X_train, y_train, sf_train, X_test, sf_test)
     points = plan.points()
+    if regression:
+        points = _resolve_bounds(plan, points, baseline.predict(X_train), y_train, sf_train)
     order = sorted(range(len(points)), key=lambda i: _COST[points[i].method])
     args = (plan.constraint, plan.random_state)
     if n_jobs == 1 or len(points) <= 1:
@@ -469,12 +602,15 @@ def run_sweep(
     by_name = {f.name: f for f in fitted}
     candidates = [Predictions("baseline", "unmitigated", base_pred, {}, base_seconds)]
     failures: dict[str, str] = {}
+    notes: dict[str, str] = {}
     models: dict[str, Any] = {"baseline": baseline}
     for point in points:
         f = by_name[point.name]
         if f.error is not None:
             failures[point.name] = f.error
             continue
+        if f.note is not None:
+            notes[point.name] = f.note
         models[point.name] = f.model
         candidates.append(
             Predictions(point.name, point.method, f.y_pred, dict(point.params), f.seconds)
@@ -486,8 +622,9 @@ def run_sweep(
         constraint=plan.constraint,
         policy=policy,
         performance_metric=performance_metric,
+        criterion=plan.criterion,
         rule=rule,
         options=options,
     )
-    tradeoff = replace(tradeoff, failures=failures, skipped=plan.skipped())
+    tradeoff = replace(tradeoff, failures=failures, skipped=plan.skipped(), notes=notes)
     return Sweep(plan, tradeoff, audits, models, time.perf_counter() - start)

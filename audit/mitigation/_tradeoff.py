@@ -4,33 +4,48 @@ Each candidate's predictions on the held-out split are audited by the audit engi
 (:func:`audit.audit_predictions`), so performance and disparity come with the same bootstrap
 intervals as any audit. Against the unmitigated *baseline* each candidate gets a cost table:
 
-- ``performance_change``: candidate − baseline of the performance metric (negative: lost);
+- ``performance_change``: candidate − baseline of the performance metric (for accuracy,
+  negative: lost; for a regression loss, positive: lost);
 - ``disparity_change``: candidate − baseline of the constrained disparity (negative: less);
-- ``cost_per_point``: performance points lost per point of disparity removed,
-  ``−performance_change / −disparity_change`` (NaN with a reason when nothing was removed);
+- ``cost_per_point``: performance lost per unit of disparity removed,
+  ``lost / −disparity_change`` with ``lost = −performance_change`` (or
+  ``+performance_change`` for a loss); NaN with a reason when nothing was removed;
 - per group (**who pays**): the change of accuracy, true and false positive rate and
   selection rate.
 
 The Pareto-efficient candidates are those that no other candidate beats on both axes
-(higher performance, lower disparity; point estimates). A :class:`SelectionRule` picks one
+(better performance, lower disparity; point estimates). A :class:`SelectionRule` picks one
 and writes why.
+
+Regression (constraint ``bounded_group_loss``): performance is a loss or R² of the audit's
+regression metrics (lower is better for the losses: a *loss* of performance is then an
+increase), the disparity is a difference of a regression metric between groups (in the
+units of ``y``: ``root_mean_squared_error_difference`` for the square loss), and the cost
+table per group has the groups' errors instead of rates. Changes of rates are reported in
+percentage points, changes in the units of ``y`` as they are.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from audit._api import audit_predictions
 from audit._exceptions import SpecError
-from audit._policy import Policy, Threshold
+from audit._metrics import METRIC_INFO, REGRESSION_METRICS
+from audit._policy import Policy, Threshold, parse_criterion
 from audit._result import AuditOptions, AuditResult, Estimate, _encode, decode_versioned
+from audit.mitigation._choose import Axes, choose
 
 __all__ = [
     "CONSTRAINT_CRITERIA",
+    "LOSS_CRITERIA",
     "PERFORMANCE_METRICS",
+    "REGRESSION_CONSTRAINTS",
+    "REGRESSION_PERFORMANCE_METRICS",
     "TRADEOFF_SCHEMA_VERSION",
     "Candidate",
     "GroupCost",
@@ -48,13 +63,32 @@ CONSTRAINT_CRITERIA = {
     "true_positive_rate_parity": "equal_opportunity_difference",
     "false_positive_rate_parity": "false_positive_rate_difference",
     "error_rate_parity": "error_rate_parity_difference",
+    "bounded_group_loss": "root_mean_squared_error_difference",
+}
+#: Constraints of regression models (the others are for binary classifiers).
+REGRESSION_CONSTRAINTS = ("bounded_group_loss",)
+#: The disparity shown for each bounded loss: the difference of its metric between groups.
+LOSS_CRITERIA = {
+    "square": "root_mean_squared_error_difference",
+    "absolute": "mean_absolute_error_difference",
 }
 #: Version of :meth:`TradeOff.to_dict`'s layout.
 TRADEOFF_SCHEMA_VERSION = "1.0"
-#: Group metrics in the cost table.
+#: Group metrics in the cost table, by task.
 GROUP_METRICS = ("accuracy", "true_positive_rate", "false_positive_rate", "selection_rate")
-#: Performance metrics a trade-off can use (overall metrics of the audit).
+REGRESSION_GROUP_METRICS = (
+    "mean_absolute_error",
+    "root_mean_squared_error",
+    "mean_error",
+    "mean_prediction",
+)
+#: Performance metrics a trade-off of classifiers can use (overall metrics of the audit).
 PERFORMANCE_METRICS = ("accuracy", "balanced_accuracy", "f1_score", "true_positive_rate")
+#: Performance metrics a trade-off of regressors can use (losses: lower is better).
+REGRESSION_PERFORMANCE_METRICS = ("root_mean_squared_error", "mean_absolute_error", "r2_score")
+#: The judged criterion's threshold: always within, so the frontier has intervals without
+#: judging (a rate difference is at most 1; a difference in units of y is finite).
+_WITHIN = {"binary_classification": 1.0, "regression": sys.float_info.max}
 
 
 @dataclass(frozen=True)
@@ -110,6 +144,10 @@ class SelectionRule:
     whole confidence interval within the threshold), optionally losing at most
     ``max_performance_loss``. ``"least_disparity"``: the lowest disparity among candidates
     losing at most ``max_performance_loss`` (required then).
+
+    ``max_performance_loss`` is in the performance metric's units: a share for accuracy and
+    the other rates (0.02: two points; at most 1), units of ``y`` for a regression loss (an
+    increase of the loss).
     """
 
     kind: Literal["best_passing", "least_disparity"] = "best_passing"
@@ -122,9 +160,14 @@ class SelectionRule:
                 f"Got {self.kind!r}."
             )
         loss = self.max_performance_loss
-        if loss is not None and (not isinstance(loss, int | float) or not 0 <= loss <= 1):
+        if loss is not None and (
+            isinstance(loss, bool)
+            or not isinstance(loss, int | float)
+            or not (math.isfinite(loss) and loss >= 0)
+        ):
             raise SpecError(
-                f"max_performance_loss must be a number in [0, 1] (a share). Got {loss!r}."
+                "max_performance_loss must be a finite number >= 0 (a share of a rate such as "
+                f"accuracy, or units of y for a regression loss). Got {loss!r}."
             )
         if self.kind == "least_disparity" and loss is None:
             raise SpecError("The 'least_disparity' rule needs max_performance_loss.")
@@ -150,6 +193,18 @@ class TradeOff:
     failures: Mapping[str, str] = field(default_factory=dict)
     #: Points of a sweep's plan that were left out, and why.
     skipped: tuple[str, ...] = ()
+    #: Points that fitted with a warning (name → message), e.g. a loss bound not met.
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        """``"regression"`` for a bounded-group-loss trade-off, else ``"binary_classification"``."""
+        return _task_of(self.constraint)
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether a higher performance value is better (False for the regression losses)."""
+        return _higher_is_better(self.performance_metric)
 
     def candidate(self, name: str) -> Candidate:
         """A candidate by name (KeyError naming those present)."""
@@ -160,9 +215,10 @@ class TradeOff:
 
     @property
     def pareto_candidates(self) -> tuple[Candidate, ...]:
-        """The Pareto-efficient candidates, by decreasing performance."""
+        """The Pareto-efficient candidates, best performance first (disparity falls along it)."""
         front = [c for c in self.candidates if c.pareto]
-        return tuple(sorted(front, key=lambda c: -c.performance.value))
+        sign = 1.0 if self.higher_is_better else -1.0
+        return tuple(sorted(front, key=lambda c: -sign * c.performance.value))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (NaN as None), with ``schema_version``."""
@@ -213,6 +269,43 @@ def _attribute_name(sensitive_features: Mapping[str, Any]) -> str:
     return " × ".join(sensitive_features)
 
 
+def _higher_is_better(metric: str) -> bool:
+    return METRIC_INFO[metric].higher_is_better is not False
+
+
+def _task_of(constraint: str) -> Literal["binary_classification", "regression"]:
+    return "regression" if constraint in REGRESSION_CONSTRAINTS else "binary_classification"
+
+
+def _check_axes(
+    constraint: str, performance_metric: str | None, criterion: str | None
+) -> tuple[str, str]:
+    """The performance metric and the disparity criterion, defaulted and checked."""
+    if constraint not in CONSTRAINT_CRITERIA:
+        raise SpecError(
+            f"The 'constraint' parameter must be one of {list(CONSTRAINT_CRITERIA)}. "
+            f"Got {constraint!r}."
+        )
+    regression = constraint in REGRESSION_CONSTRAINTS
+    allowed = REGRESSION_PERFORMANCE_METRICS if regression else PERFORMANCE_METRICS
+    metric = performance_metric or allowed[0]
+    if metric not in allowed:
+        raise SpecError(
+            f"The 'performance_metric' parameter must be one of {list(allowed)} for constraint "
+            f"{constraint!r}. Got {metric!r}."
+        )
+    criterion = criterion or CONSTRAINT_CRITERIA[constraint]
+    metrics, measure = parse_criterion(criterion)
+    if measure != "difference" or regression != all(m in REGRESSION_METRICS for m in metrics):
+        kind = "a regression metric" if regression else "a classification metric"
+        raise SpecError(
+            f"The 'criterion' parameter must be the difference of {kind} for constraint "
+            f"{constraint!r} (for example {CONSTRAINT_CRITERIA[constraint]!r}). Got "
+            f"{criterion!r}."
+        )
+    return metric, criterion
+
+
 def evaluate_candidates(
     y_true: Any,
     candidates: Sequence[Predictions],
@@ -220,7 +313,8 @@ def evaluate_candidates(
     sensitive_features: Mapping[str, Any],
     constraint: str,
     policy: Policy | None = None,
-    performance_metric: str = "accuracy",
+    performance_metric: str | None = None,
+    criterion: str | None = None,
     rule: SelectionRule | None = None,
     options: AuditOptions | None = None,
 ) -> tuple[TradeOff, dict[str, AuditResult]]:
@@ -229,22 +323,32 @@ def evaluate_candidates(
     Parameters
     ----------
     y_true : array-like of shape (n_test,)
-        Held-out labels: data no candidate was trained on.
+        Held-out labels (0/1, or numeric targets for ``bounded_group_loss``): data no
+        candidate was trained on.
     candidates : sequence of Predictions
         The first is the baseline (the unmitigated model).
     sensitive_features : mapping of str to array-like
         The held-out rows' features; several are judged on their intersection, the groups
         the mitigators constrain.
     constraint : str
-        A key of :data:`CONSTRAINT_CRITERIA`: the disparity on the frontier's axis.
+        A key of :data:`CONSTRAINT_CRITERIA`: the disparity on the frontier's axis. With
+        ``bounded_group_loss`` (in :data:`REGRESSION_CONSTRAINTS`) the candidates are audited
+        as regressions.
     policy : Policy, optional
-        Judged on every candidate; without one, the constraint's criterion with threshold
-        1.0 (always within) so the frontier still has intervals.
-    performance_metric : {"accuracy", "balanced_accuracy", "f1_score", "true_positive_rate"}
+        Judged on every candidate; without one, the constraint's criterion with a threshold
+        that always holds, so the frontier still has intervals.
+    performance_metric : str, optional
+        One of :data:`PERFORMANCE_METRICS` (default ``"accuracy"``) or, for regression, of
+        :data:`REGRESSION_PERFORMANCE_METRICS` (default ``"root_mean_squared_error"``).
+    criterion : str, optional
+        The disparity on the frontier's axis, a ``*_difference`` criterion of the task's
+        metrics. Default: ``CONSTRAINT_CRITERIA[constraint]`` (for the absolute loss, pass
+        ``LOSS_CRITERIA["absolute"]``).
     rule : SelectionRule, optional
         Default ``best_passing`` without a loss limit.
     options : AuditOptions, optional
-        Bootstrap settings (``n_boot``, ``random_state``, ``confidence_level``).
+        Bootstrap settings (``n_boot``, ``random_state``, ``confidence_level``); ``task``
+        follows the constraint.
 
     Returns
     -------
@@ -268,27 +372,37 @@ def evaluate_candidates(
     [('base', 0.8, 0.4, False), ('fair', 1.0, 0.0, True)]
     >>> t.chosen, t.candidate("base").status, t.candidate("fair").cost_per_point
     ('fair', 'fail', -0.5)
+
+    A regression: the baseline is off by 2 in group b only (RMSE 0 in a, 2 in b; overall
+    √(200·4/400) = √2); the candidate is off by 1 everywhere (RMSE 1 in both groups):
+
+    >>> y = np.arange(400.0)
+    >>> t, _ = evaluate_candidates(
+    ...     y, [Predictions("base", "unmitigated", y + 2 * (g == "b")),
+    ...         Predictions("bgl", "bounded", y + 1)],
+    ...     sensitive_features={"g": g}, constraint="bounded_group_loss",
+    ...     options=AuditOptions(n_boot=0))
+    >>> t.performance_metric, t.criterion, t.higher_is_better
+    ('root_mean_squared_error', 'root_mean_squared_error_difference', False)
+    >>> [(c.name, round(c.performance.value, 4), c.disparity.value) for c in t.candidates]
+    [('base', 1.4142, 2.0), ('bgl', 1.0, 0.0)]
     """
-    if constraint not in CONSTRAINT_CRITERIA:
-        raise SpecError(
-            f"The 'constraint' parameter must be one of {list(CONSTRAINT_CRITERIA)}. "
-            f"Got {constraint!r}."
-        )
-    if performance_metric not in PERFORMANCE_METRICS:
-        raise SpecError(
-            f"The 'performance_metric' parameter must be one of {list(PERFORMANCE_METRICS)}. "
-            f"Got {performance_metric!r}."
-        )
+    metric, criterion = _check_axes(constraint, performance_metric, criterion)
     if not candidates:
         raise SpecError("evaluate_candidates needs at least one candidate (the baseline).")
     names = [c.name for c in candidates]
     if len(set(names)) != len(names):
         raise SpecError(f"Candidate names must be unique. Got {names}.")
     rule = rule or SelectionRule()
-    options = options or AuditOptions()
-    criterion = CONSTRAINT_CRITERIA[constraint]
+    task = _task_of(constraint)
+    limit = rule.max_performance_loss
+    if task == "binary_classification" and limit is not None and limit > 1:
+        raise SpecError(
+            f"max_performance_loss is a share of {metric} and must be at most 1. Got {limit!r}."
+        )
+    options = replace(options or AuditOptions(), task=task)
     attribute = _attribute_name(sensitive_features)
-    judged = Threshold(criterion, 1.0, (attribute,))
+    judged = Threshold(criterion, _WITHIN[task], (attribute,))
     full_policy = (
         Policy((*policy.thresholds, judged), policy.decision_rule, policy.name, policy.version)
         if policy is not None
@@ -305,16 +419,20 @@ def evaluate_candidates(
         )
     base = candidates[0]
     base_audit = audits[base.name]
-    perf = {n: a.overall[performance_metric] for n, a in audits.items()}
+    sign = 1.0 if _higher_is_better(metric) else -1.0
+    perf = {n: a.overall[metric] for n, a in audits.items()}
     disp = {n: _criterion(a, judged).estimate for n, a in audits.items()}
-    efficient = pareto_front([perf[n].value for n in names], [disp[n].value for n in names])
-    base_groups = {g: v for g, (_, v) in _group_values(base_audit, attribute).items()}
+    efficient = pareto_front([sign * perf[n].value for n in names], [disp[n].value for n in names])
+    group_metrics = REGRESSION_GROUP_METRICS if task == "regression" else GROUP_METRICS
+    base_groups = {
+        g: v for g, (_, v) in _group_values(base_audit, attribute, group_metrics).items()
+    }
     evaluated = []
     for c, pareto in zip(candidates, efficient, strict=True):
         audit = audits[c.name]
         d_perf = perf[c.name].value - perf[base.name].value
         d_disp = disp[c.name].value - disp[base.name].value
-        cost, note = _cost_per_point(d_perf, d_disp, c.name == base.name)
+        cost, note = _cost_per_point(sign * d_perf, d_disp, c.name == base.name)
         status = _status(audit, judged) if policy is not None else "no_policy"
         groups = tuple(
             GroupCost(
@@ -323,7 +441,7 @@ def evaluate_candidates(
                 values,
                 {m: values[m] - base_groups.get(group, {}).get(m, math.nan) for m in values},
             )
-            for group, (count, values) in _group_values(audit, attribute).items()
+            for group, (count, values) in _group_values(audit, attribute, group_metrics).items()
         )
         evaluated.append(
             Candidate(
@@ -342,11 +460,10 @@ def evaluate_candidates(
                 fit_seconds=float(c.fit_seconds),
             )
         )
-    chosen, rationale = _choose(
+    chosen, rationale = choose(
         evaluated,
         rule,
-        performance_metric,
-        criterion,
+        Axes(metric, criterion, task),
         full_policy if policy else None,
         options.confidence_level,
     )
@@ -354,7 +471,7 @@ def evaluate_candidates(
         constraint=constraint,
         criterion=criterion,
         attribute=attribute,
-        performance_metric=performance_metric,
+        performance_metric=metric,
         baseline=base.name,
         candidates=tuple(evaluated),
         rule=rule,
@@ -369,22 +486,23 @@ def evaluate_candidates(
 
 def _criterion(audit: AuditResult, judged: Threshold) -> Any:
     for c in audit.criteria:
-        if (
-            c.criterion == judged.criterion
-            and judged.attributes
-            and c.attribute == judged.attributes[0]
-        ):
+        if _is_judged(c, judged):
             return c
     raise AssertionError(f"{judged.criterion} was not judged")  # the policy always holds it
 
 
+def _is_judged(c: Any, judged: Threshold) -> bool:
+    return bool(
+        c.criterion == judged.criterion
+        and judged.attributes
+        and c.attribute == judged.attributes[0]
+        and c.threshold == judged.threshold
+    )
+
+
 def _status(audit: AuditResult, judged: Threshold) -> str:
     """The policy's verdict without the frontier's own always-within criterion."""
-    verdicts = [
-        c.verdict
-        for c in audit.criteria
-        if not (c.criterion == judged.criterion and c.threshold == 1.0)
-    ]
+    verdicts = [c.verdict for c in audit.criteria if not _is_judged(c, judged)]
     if not verdicts:
         return "no_policy"
     if "fail" in verdicts:
@@ -392,91 +510,21 @@ def _status(audit: AuditResult, judged: Threshold) -> str:
     return "pass" if all(v == "pass" for v in verdicts) else "inconclusive"
 
 
-def _group_values(audit: AuditResult, attribute: str) -> dict[str, tuple[int, dict[str, float]]]:
+def _group_values(
+    audit: AuditResult, attribute: str, metrics: tuple[str, ...]
+) -> dict[str, tuple[int, dict[str, float]]]:
     return {
-        g.group: (g.count, {m: g.metrics[m].value for m in GROUP_METRICS})
+        g.group: (g.count, {m: g.metrics[m].value for m in metrics})
         for g in audit.attribute(attribute).groups
     }
 
 
-def _cost_per_point(d_perf: float, d_disp: float, is_baseline: bool) -> tuple[float, str | None]:
+def _cost_per_point(gain: float, d_disp: float, is_baseline: bool) -> tuple[float, str | None]:
+    """Performance lost per unit of disparity removed (``gain`` > 0: performance improved)."""
     if is_baseline:
         return math.nan, "the baseline"
-    if math.isnan(d_perf) or math.isnan(d_disp):
+    if math.isnan(gain) or math.isnan(d_disp):
         return math.nan, "performance or disparity undefined"
     if d_disp >= 0:
         return math.nan, "disparity not reduced"
-    return -d_perf / -d_disp, None
-
-
-def _choose(
-    candidates: list[Candidate],
-    rule: SelectionRule,
-    metric: str,
-    criterion: str,
-    policy: Policy | None,
-    confidence: float,
-) -> tuple[str | None, str]:
-    base = candidates[0]
-    limit = rule.max_performance_loss
-    within = [c for c in candidates if limit is None or -c.performance_change <= limit + 1e-12]
-    if rule.kind == "best_passing":
-        if policy is None:
-            return None, "No policy was given, so no candidate can be chosen as satisfying it."
-        admissible = [c for c in within if c.status == "pass"]
-        if not admissible:
-            return None, (
-                f"No candidate satisfies every criterion of policy '{policy.name}' on the "
-                f"held-out data"
-                + (f" within a {metric} loss of {limit:.3f}" if limit else "")
-                + f"; none is chosen. Closest: {_closest(candidates).name}."
-            )
-        best = max(admissible, key=lambda c: (c.performance.value, -c.disparity.value))
-        how = (
-            f"it has the highest {metric} of the {len(admissible)} of {len(candidates)} "
-            f"candidates that satisfy every criterion of policy '{policy.name}' on the "
-            f"held-out data"
-            + (
-                f" with {confidence:.0%} confidence (decision rule: whole interval within "
-                "each threshold)"
-                if policy.decision_rule == "interval"
-                else " (point estimates)"
-            )
-        )
-    else:
-        defined = [c for c in within if not math.isnan(c.disparity.value)]
-        if not defined:
-            return None, f"No candidate loses at most {limit:.3f} {metric}; none is chosen."
-        best = min(defined, key=lambda c: (c.disparity.value, -c.performance.value))
-        how = f"it has the lowest {criterion} among candidates losing at most {limit:.3f} {metric}"
-    text = f"{best.name} is chosen: {how}. " + _describe_cost(best, base, metric, criterion)
-    return best.name, text
-
-
-def _closest(candidates: list[Candidate]) -> Candidate:
-    defined = [c for c in candidates if not math.isnan(c.disparity.value)] or candidates
-    return min(defined, key=lambda c: c.disparity.value)
-
-
-def _describe_cost(c: Candidate, base: Candidate, metric: str, criterion: str) -> str:
-    if c.name == base.name:
-        return "It is the unmitigated model: no accuracy is traded."
-    text = (
-        f"{metric} {c.performance.value:.3f} against {base.performance.value:.3f} unmitigated "
-        f"({100 * c.performance_change:+.1f} points); {criterion} {c.disparity.value:.3f} "
-        f"against {base.disparity.value:.3f} ({100 * c.disparity_change:+.1f} points)"
-    )
-    if not math.isnan(c.cost_per_point):
-        text += f": {c.cost_per_point:.2f} {metric} points per point of disparity removed"
-    payers = sorted(
-        (g for g in c.groups if not math.isnan(g.changes.get("accuracy", math.nan))),
-        key=lambda g: g.changes["accuracy"],
-    )
-    if payers:
-        worst = payers[0]
-        text += (
-            f". Who pays: group {worst.group} loses the most accuracy "
-            f"({100 * worst.changes['accuracy']:+.1f} points, selection rate "
-            f"{100 * worst.changes['selection_rate']:+.1f} points)"
-        )
-    return text + "."
+    return -gain / -d_disp, None
