@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo check test lint types bench bench-lineage bench-thresholds bench-mitigation clean
+.PHONY: demo check test lint types bench bench-lineage bench-thresholds bench-mitigation bench-report clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-thresholds: $(STAMP)
 
 bench-mitigation: $(STAMP)
 	$(BIN)/python benchmarks/bench_mitigation.py $(ARGS)
+
+bench-report: $(STAMP)
+	$(BIN)/python benchmarks/bench_report.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache fairtrail-demo

@@ -8,6 +8,7 @@
       spec.toml          the spec as written (when there was one)
       environment.json   versions, platform, command line, seed
       manifest.json      sha256 and size of every other file
+      report.pdf         the sign-off report (``fairtrail report``), sealed on its own
 
 Writing is atomic: files go to a temporary sibling folder, are flushed to disk, and the folder
 is renamed into place. A crash leaves either the previous bundle or the new one at the path,
@@ -46,6 +47,9 @@ __all__ = [
 BUNDLE_FORMAT = "fairtrail-bundle/1"
 MANIFEST = "manifest.json"
 RESULT = "result.json"
+#: The sign-off report, written after the bundle: not in the manifest (which the report
+#: embeds), it carries its own seal instead (``fairtrail verify``).
+REPORT = "report.pdf"
 
 _PACKAGES = ("fairtrail", "numpy", "pandas", "scipy", "pyarrow", "scikit-learn", "fairlearn")
 
@@ -225,7 +229,7 @@ def verify_bundle(path: str | Path) -> list[str]:
         elif f.stat().st_size != entry["size"] or _sha256(f) != entry["sha256"]:
             problems.append(f"{name} does not match its sha256 in the manifest (changed).")
     present = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
-    for name in sorted(present - set(entries) - {MANIFEST}):
+    for name in sorted(present - set(entries) - {MANIFEST, REPORT}):
         problems.append(f"{name} is not listed in the manifest (added after writing).")
     return problems
 

@@ -9,7 +9,6 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats as sps
 
 from audit._exceptions import SpecError
 from audit._result import (
@@ -36,12 +35,17 @@ def _ztest(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     if se == 0:
         return math.nan, math.nan
     z = (x1 / n1 - x2 / n2) / se
+    # scipy.stats takes ~1 s to import: only audits pay it, not report, verify or show.
+    from scipy import stats as sps
+
     return z, float(2 * sps.norm.sf(abs(z)))
 
 
 def four_fifths(
     a: _Attribute, stats: CellStatistics, options: AuditOptions
 ) -> tuple[FourFifthsRow, ...]:
+    from scipy import stats as sps
+
     count = a.count
     selected = (a.matrix @ stats.confusion_count[:, [1, 3]].sum(axis=1)).round().astype(np.int64)
     rate = a.metrics["selection_rate"].values
@@ -176,6 +180,8 @@ def representation_test(a: _Attribute, options: AuditOptions) -> RepresentationT
         )
     observed = np.array([float(a.count[a.labels.index(n)]) if n in present else 0.0 for n in names])
     n = observed.sum()
+    from scipy import stats as sps
+
     chi2, p = sps.chisquare(observed, expected * n)
     obs_share = observed / n
     ratio = obs_share / expected

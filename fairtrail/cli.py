@@ -196,6 +196,15 @@ def demo(
         soft_wrap=True,
     )
     console.print(f"Bundle written to [bold]{run.bundle}[/bold]")
+    try:
+        rendered = _render_report(run.bundle, None)
+    except FairtrailError as exc:
+        _fail(str(exc))
+    console.print(
+        f"Report: [bold]{escape(str(rendered.path))}[/bold] "
+        f"(check it with `fairtrail verify {rendered.path} {run.bundle}`)",
+        soft_wrap=True,
+    )
 
 
 @cli.command()
@@ -254,6 +263,65 @@ def mitigate(spec: Path, out: Path | None, jobs: int | None, quiet: bool) -> Non
     print_tradeoff(console, t, groups=not quiet)
     console.print(f"Bundle written to [bold]{run.bundle}[/bold]")
     sys.exit(EXIT_PASS if t.chosen is not None else EXIT_FAIL)
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="PDF to write (default: report.pdf inside the bundle).",
+)
+def report(bundle: Path, out: Path | None) -> None:
+    """Render the sign-off PDF of an audit BUNDLE (verified against its manifest first)."""
+    from audit import FairtrailError
+
+    try:
+        rendered = _render_report(bundle, out)
+    except FairtrailError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}: {exc.filename}")
+    _console().print(
+        f"Report written to [bold]{escape(str(rendered.path))}[/bold] "
+        f"({rendered.size / 1024:.0f} KiB, sha256 {rendered.sha256[:16]}…)",
+        soft_wrap=True,
+    )
+
+
+def _render_report(bundle: Path, out: Path | None) -> Any:
+    from reports import render_report
+
+    rendered = render_report(bundle, out)
+    if rendered.refused:  # the report's own template loads nothing it may not
+        _fail("the report refused to load: " + "; ".join(rendered.refused))
+    return rendered
+
+
+@cli.command()
+@click.argument("pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path), required=False)
+def verify(pdf: Path, bundle: Path | None) -> None:
+    """Prove a report PDF was not altered (and, given its BUNDLE, that it belongs to it).
+
+    Exits 0 when everything matches, 1 when something differs (each difference is printed).
+    """
+    from reports import verify_report
+
+    problems = verify_report(pdf, bundle)
+    console = _console()
+    if problems:
+        for p in problems:
+            console.print(f"[bold red]✗[/bold red] {escape(p)}", soft_wrap=True)
+        sys.exit(EXIT_FAIL)
+    against = f"; it belongs to bundle {bundle}, which is intact" if bundle is not None else ""
+    console.print(
+        f"[bold]✓[/bold] {escape(str(pdf))}: seal intact; attachments match the attached "
+        "manifest" + escape(against),
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

@@ -354,7 +354,12 @@ def _tooltip(node: JobNode | DatasetNode) -> str:
     return f"{node.id}\n{len(node.versions)} version(s)"
 
 
-def to_svg(graph: LineageGraph) -> str:
+def to_svg(
+    graph: LineageGraph,
+    *,
+    vertical: bool = False,
+    font_family: str = "Helvetica, Arial, sans-serif",
+) -> str:
     """The graph as a standalone SVG document, laid out by :func:`layered_layout`.
 
     Jobs are blue rounded boxes (red when their latest run failed or aborted, grey and dashed
@@ -366,6 +371,11 @@ def to_svg(graph: LineageGraph) -> str:
     Parameters
     ----------
     graph : LineageGraph
+    vertical : bool, default False
+        Layers top to bottom instead of left to right (a long chain of steps fits a
+        portrait page).
+    font_family : str
+        The labels' font (a report passes the font it ships).
 
     Returns
     -------
@@ -379,19 +389,26 @@ def to_svg(graph: LineageGraph) -> str:
     >>> [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     ['a&b', 'ns']
     """
-    layout = layered_layout(_ids(graph), _pairs(graph))
+    if vertical:  # layers are rows; a layer's nodes side by side
+        layout = layered_layout(_ids(graph), _pairs(graph), column=_NODE_H + 36, row=_NODE_W + 16)
+        width = layout.height + _NODE_W + 2 * _MARGIN
+        height = layout.width + _NODE_H + 2 * _MARGIN
+    else:
+        layout = layered_layout(_ids(graph), _pairs(graph))
+        width = layout.width + _NODE_W + 2 * _MARGIN
+        height = layout.height + _NODE_H + 2 * _MARGIN
     nodes: dict[str, JobNode | DatasetNode] = {n.id: n for n in graph.nodes}
-    width = layout.width + _NODE_W + 2 * _MARGIN
-    height = layout.height + _NODE_H + 2 * _MARGIN
 
     def at(node_id: str) -> tuple[float, float]:
         x, y = layout.positions[node_id]
+        if vertical:
+            x, y = y, x
         return x + _MARGIN + _NODE_W / 2, y + _MARGIN + _NODE_H / 2
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(width)}" '
         f'height="{_num(height)}" viewBox="0 0 {_num(width)} {_num(height)}" '
-        'font-family="Helvetica, Arial, sans-serif">',
+        f"font-family={_attr(font_family)}>",
         "<title>Lineage graph</title>",
         '<g class="edges" fill="none" stroke="#80868b" stroke-width="1.5">',
     ]
@@ -399,16 +416,28 @@ def to_svg(graph: LineageGraph) -> str:
         path, tip, sign = "", (0.0, 0.0), 1.0
         for a, b in itertools.pairwise(chain):
             (ax, ay), (bx, by) = at(a), at(b)
-            sign = 1.0 if bx > ax else -1.0
-            ax += sign * (_NODE_W / 2 if a in nodes else 0.0)
-            bx -= sign * (_NODE_W / 2 if b in nodes else 0.0)
-            mid = (ax + bx) / 2
-            path += "" if path else f"M{_num(ax)},{_num(ay)}"
-            path += f" C{_num(mid)},{_num(ay)} {_num(mid)},{_num(by)} {_num(bx)},{_num(by)}"
+            if vertical:  # from the bottom of a to the top of b
+                sign = 1.0 if by > ay else -1.0
+                ay += sign * (_NODE_H / 2 if a in nodes else 0.0)
+                by -= sign * (_NODE_H / 2 if b in nodes else 0.0)
+                mid = (ay + by) / 2
+                path += "" if path else f"M{_num(ax)},{_num(ay)}"
+                path += f" C{_num(ax)},{_num(mid)} {_num(bx)},{_num(mid)} {_num(bx)},{_num(by)}"
+            else:
+                sign = 1.0 if bx > ax else -1.0
+                ax += sign * (_NODE_W / 2 if a in nodes else 0.0)
+                bx -= sign * (_NODE_W / 2 if b in nodes else 0.0)
+                mid = (ax + bx) / 2
+                path += "" if path else f"M{_num(ax)},{_num(ay)}"
+                path += f" C{_num(mid)},{_num(ay)} {_num(mid)},{_num(by)} {_num(bx)},{_num(by)}"
             tip = (bx, by)
         x, y = tip
-        arrow = f"{_num(x)},{_num(y)} {_num(x - sign * 9)},{_num(y - 4.5)} "
-        arrow += f"{_num(x - sign * 9)},{_num(y + 4.5)}"
+        if vertical:
+            arrow = f"{_num(x)},{_num(y)} {_num(x - 4.5)},{_num(y - sign * 9)} "
+            arrow += f"{_num(x + 4.5)},{_num(y - sign * 9)}"
+        else:
+            arrow = f"{_num(x)},{_num(y)} {_num(x - sign * 9)},{_num(y - 4.5)} "
+            arrow += f"{_num(x - sign * 9)},{_num(y + 4.5)}"
         out.append(
             f"<g data-source={_attr(source)} data-target={_attr(target)}>"
             f'<path d="{path}"/><polygon points="{arrow}" fill="#80868b"/></g>'

@@ -51,6 +51,11 @@ def test_wheel_holds_packages_data_and_entry_point(wheel: Path) -> None:
             )
         ),
         "reports/__init__.py",
+        "reports/templates/report.html.j2",
+        "reports/assets/report.css",
+        "reports/assets/fonts/DejaVuSans.ttf",
+        "reports/assets/fonts/DejaVuSans-Bold.ttf",
+        "reports/assets/fonts/LICENSE-DejaVu.txt",
         "fairtrail/cli.py",
     ):
         assert required in names, f"{required} missing from the wheel"
@@ -115,3 +120,16 @@ def test_installed_wheel_runs_the_demo_outside_the_repo(wheel: Path, tmp_path: P
     assert "Status:" in demo.stdout
     manifest = json.loads((work / "bundle" / "manifest.json").read_text())
     assert {"result.json", "predictions.parquet", "provenance.json"} <= set(manifest["files"])
+    # The demo ends with the report, rendered from the installed package's own assets.
+    assert (work / "bundle" / "report.pdf").is_file()
+    assert "Report: " in demo.stdout
+    verify = subprocess.run(
+        [sys.executable, "-m", "fairtrail", "verify", "bundle/report.pdf", "bundle"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "seal intact" in verify.stdout

@@ -1,0 +1,248 @@
+"""``fairtrail report`` and ``fairtrail verify``: the sign-off PDF of an audit bundle.
+
+:func:`render_report` reads a verified bundle, builds the template's plain data
+(:mod:`reports._context`, :mod:`reports._sections`), renders the jinja2 template with
+autoescaping and ``StrictUndefined``, and writes a sealed PDF/A-3b with ``result.json``, the
+lineage events, the trade-off and the manifest attached (:mod:`reports._pdf`).
+:func:`verify_report` checks a PDF's seal, its attachments against the manifest it carries,
+and, given the bundle, against the bundle's files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from audit import BundleError, read_bundle
+from audit._bundle import MANIFEST, REPORT, RESULT, require_intact
+from reports._context import audit_sections
+from reports._pdf import check_seal, html_to_pdf, read_attachments
+from reports._sections import (
+    integrity_section,
+    mitigation_section,
+    provenance_section,
+    reproducibility_section,
+    signoff_section,
+)
+
+__all__ = ["REPORT_FILE", "Rendered", "render_html", "render_report", "verify_report"]
+
+#: The report's name inside a bundle (sealed on its own; not in the manifest).
+REPORT_FILE = REPORT
+EVENTS = "lineage/events.jsonl"
+TRADEOFF = "mitigation/tradeoff.json"
+#: The bundle files attached to the PDF (besides the manifest): name in the PDF → in the bundle.
+ATTACHED = {RESULT: RESULT, "lineage_events.jsonl": EVENTS, "mitigation_tradeoff.json": TRADEOFF}
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A written report: where, its size and sha256, and any resource WeasyPrint refused."""
+
+    path: Path
+    size: int
+    sha256: str
+    refused: tuple[str, ...]
+
+
+def _read(bundle: Path, name: str) -> bytes | None:
+    path = bundle / name
+    return path.read_bytes() if path.is_file() else None
+
+
+def _json(bundle: Path, name: str) -> Any:
+    data = _read(bundle, name)
+    return None if data is None else json.loads(data)
+
+
+def report_context(
+    bundle: str | Path, *, signoffs: Sequence[Mapping[str, Any]] = ()
+) -> tuple[dict[str, Any], dict[str, bytes], datetime]:
+    """The template's data, the files to attach, and the report's date, from a bundle.
+
+    Raises
+    ------
+    BundleError
+        The bundle is missing, altered or malformed.
+    """
+    from audit.mitigation import read_tradeoff
+    from lineage import read_events
+
+    bundle = Path(bundle)
+    result = read_bundle(bundle)  # verifies every file against the manifest first
+    manifest_bytes = (bundle / MANIFEST).read_bytes()
+    manifest = json.loads(manifest_bytes)
+    created = datetime.fromisoformat(manifest["created_at"])
+    events = read_events(bundle / EVENTS) if (bundle / EVENTS).is_file() else None
+    provenance = _json(bundle, "provenance.json") or {}
+    source = provenance.get("source", {}) if isinstance(provenance, dict) else {}
+    tradeoff = read_tradeoff(bundle, verify=False) if (bundle / TRADEOFF).is_file() else None
+    environment = _json(bundle, "environment.json") or {}
+    spec_text = (_read(bundle, "spec.toml") or b"").decode("utf-8") or None
+    prov = provenance_section(events, source)
+    model = provenance.get("model", {}) if isinstance(provenance, dict) else {}
+    signoff = signoff_section(signoffs)
+    context = {
+        "audit_id": result.audit_id,
+        "created": created.strftime("%Y-%m-%d %H:%M UTC"),
+        "created_iso": created.isoformat(),
+        "system": source.get("title") or result.data.source,
+        "model": model.get("estimator") or "not recorded",
+        "data_source": result.data.source,
+        "data_period": provenance.get("data_period", "not recorded")
+        if isinstance(provenance, dict)
+        else "not recorded",
+        "task": result.task.replace("_", " "),
+        "policy_name": result.policy_name,
+        "policy_version": result.policy_version,
+        "status": result.status,
+        "decision": signoff["status"],
+        **audit_sections(result, prov["skewed_steps"]),
+        "provenance": prov,
+        "mitigation": mitigation_section(tradeoff),
+        "reproducibility": reproducibility_section(
+            environment, spec_text, _json(bundle, "spec.json")
+        ),
+        "signoff": signoff,
+        "integrity": integrity_section(manifest, hashlib.sha256(manifest_bytes).hexdigest()),
+    }
+    attachments = {}
+    for name, path in ATTACHED.items():
+        data = _read(bundle, path)
+        if data is not None:
+            attachments[name] = data
+    attachments[MANIFEST] = manifest_bytes
+    return context, attachments, created
+
+
+def render_html(context: Mapping[str, Any]) -> str:
+    """The report's HTML from its data (autoescaped; a missing name is an error)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def render_report(
+    bundle: str | Path,
+    out: str | Path | None = None,
+    *,
+    signoffs: Sequence[Mapping[str, Any]] = (),
+) -> Rendered:
+    """Render the sign-off PDF of a bundle and write it atomically.
+
+    Parameters
+    ----------
+    bundle : str or Path
+        An audit bundle; verified against its manifest first.
+    out : str or Path, optional
+        Where to write the PDF; default ``<bundle>/report.pdf``.
+    signoffs : sequence of mapping
+        Recorded decisions (``reviewer``, ``role``, ``decision``, ``conditions``, ``expiry``,
+        ``timestamp``, ``comment``), oldest first; none: empty signature lines.
+
+    Returns
+    -------
+    Rendered
+
+    Raises
+    ------
+    BundleError
+        The bundle is missing, altered or malformed.
+    """
+    bundle = Path(bundle)
+    context, attachments, created = report_context(bundle, signoffs=signoffs)
+    pdf, refused = html_to_pdf(
+        render_html(context),
+        created=created,
+        attachments=attachments,
+        descriptions={
+            RESULT: "The audit result (fairtrail result schema)",
+            MANIFEST: "The bundle manifest: sha256 and size of every file",
+            "lineage_events.jsonl": "The OpenLineage events of the data's preparation",
+            "mitigation_tradeoff.json": "The mitigation trade-off and the chosen candidate",
+        },
+    )
+    target = Path(out) if out is not None else bundle / REPORT_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(pdf)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Rendered(target, len(pdf), hashlib.sha256(pdf).hexdigest(), tuple(refused))
+
+
+def verify_report(pdf_path: str | Path, bundle: str | Path | None = None) -> list[str]:
+    """Check a report PDF; return what does not match (empty: it was not altered).
+
+    The PDF's seal must hold (no byte changed since it was written); every attached file
+    must match its sha256 in the attached manifest; with ``bundle``, the attached manifest
+    must be the bundle's and every attached file the bundle's file, and the bundle must match
+    its manifest.
+    """
+    pdf_path = Path(pdf_path)
+    try:
+        pdf = pdf_path.read_bytes()
+    except OSError as exc:
+        return [f"Cannot read {pdf_path}: {exc}"]
+    problems = []
+    broken = check_seal(pdf)
+    if broken:
+        problems.append(f"{pdf_path.name}: {broken}.")
+    try:
+        attached = read_attachments(pdf)
+    except Exception as exc:  # a damaged PDF: say so rather than crash
+        return [*problems, f"{pdf_path.name}: its attachments cannot be read ({exc})."]
+    if MANIFEST not in attached:
+        return [*problems, f"{pdf_path.name} carries no {MANIFEST}."]
+    manifest = json.loads(attached[MANIFEST])
+    entries = manifest.get("files", {})
+    for name, data in sorted(attached.items()):
+        if name == MANIFEST:
+            continue
+        entry = entries.get(ATTACHED.get(name, name))
+        if entry is None:
+            problems.append(f"Attachment {name} is not listed in the attached manifest.")
+        elif hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            problems.append(f"Attachment {name} does not match its sha256 in the manifest.")
+    if bundle is not None:
+        problems += _against_bundle(Path(bundle), attached, manifest)
+    return problems
+
+
+def _against_bundle(bundle: Path, attached: Mapping[str, bytes], manifest: Any) -> list[str]:
+    try:
+        require_intact(bundle)
+    except BundleError as exc:
+        return [str(exc)]
+    problems = []
+    if (bundle / MANIFEST).read_bytes() != attached[MANIFEST]:
+        problems.append(
+            f"The attached manifest is not {bundle}/{MANIFEST}: the report was made from "
+            f"another bundle (audit {manifest.get('audit_id')!r})."
+        )
+    for name, data in sorted(attached.items()):
+        if name == MANIFEST:
+            continue
+        path = bundle / ATTACHED.get(name, name)
+        if not path.is_file() or path.read_bytes() != data:
+            problems.append(f"Attachment {name} differs from the bundle's file.")
+    return problems
