@@ -198,8 +198,10 @@ def _criteria_rows(result: AuditResult) -> list[dict[str, Any]]:
 
 def _population(result: AuditResult) -> dict[str, Any]:
     attributes = []
-    roles = list(result.data.roles.values())
     for a in result.attributes:
+        audited = list(a.groups[0].missing_rate) if a.groups else []
+        # Only columns with a missing value in some group get a column of their own.
+        columns = [c for c in audited if any(g.missing_rate.get(c, 0.0) > 0 for g in a.groups)]
         groups = []
         for g in a.groups:
             base = g.metrics.get("base_rate")
@@ -212,10 +214,10 @@ def _population(result: AuditResult) -> dict[str, Any]:
                     "small": not g.sufficient,
                     "unknown": g.unknown,
                     "missing": [
-                        f"{100 * g.missing_rate.get(col, math.nan):.1f}%"
-                        if not math.isnan(g.missing_rate.get(col, math.nan))
+                        f"{100 * g.missing_rate[c]:.1f}%"
+                        if not math.isnan(g.missing_rate[c])
                         else "—"
-                        for col in (*roles, *a.features)
+                        for c in columns
                     ],
                 }
             )
@@ -224,7 +226,8 @@ def _population(result: AuditResult) -> dict[str, Any]:
             {
                 "name": a.name,
                 "groups": groups,
-                "missing_columns": [*roles, *a.features],
+                "missing_columns": columns,
+                "complete_columns": [c for c in audited if c not in columns],
                 "unknown_count": f"{unknown:,}",
             }
         )

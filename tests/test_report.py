@@ -282,3 +282,45 @@ def test_cli_report_writes_into_the_bundle_and_refuses_a_changed_bundle(
     assert result.exit_code == 2
     assert "result.json does not match its sha256" in result.output
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_the_pdf_is_tagged_with_its_language(pdf: bytes) -> None:
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"])  # a pypdf BooleanObject
+    assert "/StructTreeRoot" in root
+    assert root["/Lang"] == "en"
+
+
+@pytest.mark.filterwarnings("ignore::audit._exceptions.UndefinedMetricWarning")
+def test_a_regression_bundle_says_the_selection_rules_do_not_apply(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    g = np.where(rng.random(400) < 0.5, "a", "b")
+    y = rng.normal(size=400)
+    y_pred = y + np.where(g == "a", 0.5, 1.5) * rng.normal(size=400)
+    policy = Policy((Threshold("mean_absolute_error_difference", 0.2),), name="reg")
+    result = audit_predictions(y, y_pred, sensitive_features={"g": g}, policy=policy,
+                               options=AuditOptions(n_boot=50, task="regression"))  # fmt: skip
+    rendered = render_report(write_bundle(result, tmp_path / "reg"))
+    text = flat(text_of(rendered.path.read_bytes()))
+    assert "rules (NYC Local Law 144, the EEOC four-fifths rule) do not apply" in text
+    (criterion,) = result.criteria
+    assert fmt(criterion.estimate.value) in text
+    for group in result.attribute("g").groups:
+        assert fmt(group.metrics["root_mean_squared_error"].value) in text
+
+
+def test_reading_a_bundle_imports_neither_sklearn_nor_weasyprint() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from reports import render_report, verify_report; "
+        "from audit.mitigation import TradeOff, read_tradeoff; "
+        "print(sorted(m for m in ('sklearn', 'fairlearn', 'skops', 'weasyprint') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"  # imported on first use: report/verify start fast
+    import audit.mitigation as mitigation
+
+    assert [n for n in mitigation.__all__ if not hasattr(mitigation, n)] == []

@@ -14,14 +14,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit._bundle import _json_bytes, require_intact, result_json
 from audit._exceptions import BundleError
 from audit._result import _encode
-from audit.mitigation._persist import load_model
-from audit.mitigation._sweep import Sweep
 from audit.mitigation._tradeoff import TradeOff
+
+if TYPE_CHECKING:  # reading a trade-off needs neither scikit-learn nor skops
+    from audit.mitigation._sweep import Sweep
 
 __all__ = [
     "MODEL_FILE",
@@ -126,4 +127,6 @@ def load_chosen_model(bundle: str | Path, *, trusted: tuple[str, ...] = ()) -> A
     require_intact(bundle)
     if not (bundle / MODEL_FILE).is_file():
         raise BundleError(f"Bundle '{bundle}' holds no chosen model ({MODEL_FILE}).")
+    from audit.mitigation._persist import load_model
+
     return load_model(bundle / MODEL_FILE, trusted=trusted)
