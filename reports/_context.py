@@ -288,10 +288,14 @@ def _metrics(result: AuditResult) -> dict[str, Any]:
 
 
 def _heat_maps(result: AuditResult) -> list[dict[str, Any]]:
-    """One heat map per two-feature intersection, of each criterion's first metric."""
-    metrics = list(dict.fromkeys(c.metrics[0] for c in result.criteria)) or [
-        GROUP_COLUMNS[result.task][1]
-    ]
+    """One heat map per two-feature intersection, of the first criterion's metric.
+
+    (One map: each SVG chart costs WeasyPrint a few hundred milliseconds, and the tables
+    above hold every metric of every cell.)
+    """
+    metrics = (
+        [result.criteria[0].metrics[0]] if result.criteria else [GROUP_COLUMNS[result.task][1]]
+    )
     out = []
     for a in result.attributes:
         if len(a.features) != 2:
