@@ -301,8 +301,10 @@ def _render_report(bundle: Path, out: Path | None) -> Any:
 
 
 @cli.command()
-@click.argument("pdf", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path), required=False)
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "bundle", type=click.Path(exists=True, file_okay=False, path_type=Path), required=False
+)
 def verify(pdf: Path, bundle: Path | None) -> None:
     """Prove a report PDF was not altered (and, given its BUNDLE, that it belongs to it).
 

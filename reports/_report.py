@@ -213,8 +213,11 @@ def verify_report(pdf_path: str | Path, bundle: str | Path | None = None) -> lis
         return [*problems, f"{pdf_path.name}: its attachments cannot be read ({exc})."]
     if MANIFEST not in attached:
         return [*problems, f"{pdf_path.name} carries no {MANIFEST}."]
-    manifest = json.loads(attached[MANIFEST])
-    entries = manifest.get("files", {})
+    try:
+        manifest = json.loads(attached[MANIFEST])
+        entries = dict(manifest["files"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return [*problems, f"The attached {MANIFEST} is unreadable ({exc})."]
     for name, data in sorted(attached.items()):
         if name == MANIFEST:
             continue

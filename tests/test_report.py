@@ -324,3 +324,17 @@ def test_reading_a_bundle_imports_neither_sklearn_nor_weasyprint() -> None:
     import audit.mitigation as mitigation
 
     assert [n for n in mitigation.__all__ if not hasattr(mitigation, n)] == []
+
+
+def test_verify_refuses_a_pdf_without_a_seal_and_a_missing_file(tmp_path: Path) -> None:
+    pdf, _ = html_to_pdf("<p>x</p>", created=_when())
+    plain = tmp_path / "plain.pdf"
+    plain.write_bytes(pdf.replace(b"fairtrail-seal-sha256:", b"something-else-sha256:"))
+    problems = verify_report(plain)
+    assert problems[0] == (
+        "plain.pdf: the PDF has no fairtrail seal (it was not written by fairtrail report)."
+    )
+    assert problems[1] == "plain.pdf carries no manifest.json."
+    result = CliRunner().invoke(cli, ["verify", str(tmp_path / "missing.pdf")])
+    assert result.exit_code == 2  # a usage error, not a verdict
+    assert "does not exist" in result.output
