@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -13,6 +14,7 @@ from rich.text import Text
 
 from audit import AuditResult, Estimate
 from audit.mitigation import Candidate, GroupCost, TradeOff
+from audit.mitigation._choose import signed_change
 from lineage import StepEffect
 from lineage._groups import JOINT
 
@@ -172,12 +174,8 @@ def print_steps(console: Console, effects: Sequence[StepEffect]) -> None:
             console.print(f"  {label} by {feature}: {', '.join(parts)}", soft_wrap=True)
 
 
-def _signed_points(x: float) -> str:
-    return "—" if math.isnan(x) else f"{100 * x:+.1f}"
-
-
-def _signed(x: float) -> str:
-    return "—" if math.isnan(x) else f"{x:+.3g}"
+_signed_points = partial(signed_change, in_y_units=False)  # changes of rates, in points
+_signed = partial(signed_change, in_y_units=True)  # changes in units of y
 
 
 def print_tradeoff(console: Console, tradeoff: TradeOff, *, groups: bool = True) -> None:

@@ -388,11 +388,12 @@ def audit_sections(
     result: AuditResult, skewed_steps: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """The summary, population, metrics and regulatory sections of ``result``."""
+    criteria = _criteria_rows(result)
     return {
         "summary": {
             "status": result.status,
-            "criteria": _criteria_rows(result),
-            "passing": [c for c in _criteria_rows(result) if c["verdict"] == "pass"],
+            "criteria": criteria,
+            "passing": [c for c in criteria if c["verdict"] == "pass"],
             "findings": findings(result, skewed_steps),
             "policy_name": result.policy_name,
         },

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from typing import Any
 
 from audit import BundleError, read_bundle
 from audit._bundle import MANIFEST, REPORT, RESULT, require_intact
+from audit._files import write_atomically
 from reports._context import audit_sections
 from reports._pdf import check_seal, html_to_pdf, read_attachments
 from reports._sections import (
@@ -178,15 +178,7 @@ def render_report(
     )
     target = Path(out) if out is not None else bundle / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(pdf)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomically(target, pdf)
     return Rendered(target, len(pdf), hashlib.sha256(pdf).hexdigest(), tuple(refused))
 
 

@@ -10,12 +10,14 @@ import json
 import math
 import shlex
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
 from audit.mitigation import TradeOff
+from audit.mitigation._choose import signed_change
 from reports._charts import REPORT_FONT, TradeoffPoint, tradeoff_chart
 from reports._context import fmt, interval
 
@@ -133,11 +135,7 @@ def mitigation_section(tradeoff: TradeOff | None) -> dict[str, Any]:
         }
     t = tradeoff
     rates = t.task != "regression"
-
-    def change(x: float) -> str:
-        if math.isnan(x):
-            return "—"
-        return f"{100 * x:+.1f}" if rates else f"{x:+.3g}"
+    change = partial(signed_change, in_y_units=not rates)
 
     points = [
         TradeoffPoint(

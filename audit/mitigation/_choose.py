@@ -36,15 +36,28 @@ class Axes:
         return -self.sign * c.performance_change
 
 
+def signed_change(value: float, in_y_units: bool) -> str:
+    """A signed change for a table: percentage points of a rate, or as it is in units of ``y``.
+
+    Examples
+    --------
+    >>> signed_change(-0.031, False), signed_change(0.25, True), signed_change(math.nan, True)
+    ('-3.1', '+0.25', '—')
+    """
+    if math.isnan(value):
+        return "—"
+    return f"{value:+.3g}" if in_y_units else f"{100 * value:+.1f}"
+
+
 def change_text(value: float, in_y_units: bool) -> str:
-    """A signed change: percentage points for rates, as it is in the units of ``y``.
+    """A signed change in a sentence: with its unit for rates (points).
 
     Examples
     --------
     >>> change_text(-0.031, False), change_text(0.25, True)
     ('-3.1 points', '+0.25')
     """
-    return f"{value:+.3g}" if in_y_units else f"{100 * value:+.1f} points"
+    return signed_change(value, in_y_units) + ("" if in_y_units else " points")
 
 
 def choose(
