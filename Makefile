@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo check test lint types bench bench-lineage bench-thresholds bench-mitigation bench-report clean
+.PHONY: system-packages demo check test lint types bench bench-lineage bench-thresholds bench-mitigation bench-report bench-app clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/fairtrail demo
 
-check: $(STAMP)
+check: $(STAMP) system-packages
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/check
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest
+
+# Debian packages the tests need (chromium, PostgreSQL's server), installed once when missing.
+system-packages:
+	scripts/install_system_packages
 
 lint: $(STAMP)
 	$(BIN)/ruff check audit lineage reports fairtrail app.py tests benchmarks scripts examples
@@ -52,6 +56,9 @@ bench-mitigation: $(STAMP)
 
 bench-report: $(STAMP)
 	$(BIN)/python benchmarks/bench_report.py $(ARGS)
+
+bench-app: $(STAMP)
+	$(BIN)/python benchmarks/bench_app.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache fairtrail-demo

@@ -326,49 +326,14 @@ def verify(pdf: Path, bundle: Path | None) -> None:
     )
 
 
-@cli.group()
-def signoff() -> None:
-    """The sign-off store: append-only, hash-chained decisions on bundles."""
+def _register() -> None:
+    from fairtrail._cli_app import app
+    from fairtrail._cli_signoff import signoff
+    from fairtrail._cli_users import users
 
-
-@signoff.command("verify")
-@click.argument("database", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def signoff_verify(database: Path) -> None:
-    """Check that no record of a sign-off DATABASE was edited, deleted or reordered.
-
-    Exits 0 when the chain holds, 1 when it does not (each problem is printed).
-    """
-    from fairtrail.signoff import SignoffStore
-
-    store = SignoffStore(database)
-    problems = store.verify()
-    console = _console()
-    for p in problems:
-        console.print(f"[bold red]✗[/bold red] {escape(p)}", soft_wrap=True)
-    if problems:
-        sys.exit(EXIT_FAIL)
-    records = store.records()
-    head = records[-1].hash if records else "(empty)"
-    console.print(f"[bold]✓[/bold] {len(records)} records, chain intact; head {head}")
-
-
-@signoff.command("list")
-@click.argument("database", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--audit", "audit_id", default=None, help="Only this audit's records.")
-def signoff_list(database: Path, audit_id: str | None) -> None:
-    """List the records of a sign-off DATABASE, oldest first."""
-    from rich.table import Table
-
-    from fairtrail.signoff import SignoffStore
-
-    table = Table("seq", "time", "audit", "reviewer", "role", "decision", "conditions", "hash")
-    for r in SignoffStore(database).records(audit_id):
-        decision = r.decision + (f" #{r.revokes}" if r.revokes is not None else "")
-        table.add_row(
-            str(r.seq), r.timestamp, r.audit_id, escape(r.reviewer), escape(r.role),
-            decision, escape(r.conditions), r.hash[:12],
-        )  # fmt: skip
-    _console().print(table)
+    cli.add_command(app)
+    cli.add_command(signoff)
+    cli.add_command(users)
 
 
 def main() -> None:
@@ -574,3 +539,6 @@ def lineage_push(source: Path, url: str | None, api_key_env: str | None, timeout
         soft_wrap=True,
     )
     sys.exit(EXIT_FAIL)
+
+
+_register()

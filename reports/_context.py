@@ -176,7 +176,8 @@ def findings(
     return out
 
 
-def _criteria_rows(result: AuditResult) -> list[dict[str, Any]]:
+def criteria_rows(result: AuditResult) -> list[dict[str, Any]]:
+    """Each criterion: estimate, interval, threshold and verdict as text, and its meaning."""
     confidence = result.options.confidence_level
     rows = []
     for c in result.criteria:
@@ -388,7 +389,7 @@ def audit_sections(
     result: AuditResult, skewed_steps: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """The summary, population, metrics and regulatory sections of ``result``."""
-    criteria = _criteria_rows(result)
+    criteria = criteria_rows(result)
     return {
         "summary": {
             "status": result.status,

@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +63,17 @@ def _json(bundle: Path, name: str) -> Any:
 
 
 def report_context(
-    bundle: str | Path, *, signoffs: Sequence[Mapping[str, Any]] = ()
+    bundle: str | Path,
+    *,
+    signoffs: Sequence[Mapping[str, Any]] = (),
+    chain: Mapping[str, Any] | None = None,
+    today: date | None = None,
 ) -> tuple[dict[str, Any], dict[str, bytes], datetime]:
     """The template's data, the files to attach, and the report's date, from a bundle.
+
+    The report's date is the bundle's (``created_at``), which keeps renders reproducible;
+    sign-off expiries are judged on ``today`` instead (default: today in UTC), since an
+    approval expires whenever the report is written. See :func:`render_report`.
 
     Raises
     ------
@@ -88,7 +96,8 @@ def report_context(
     spec_text = (_read(bundle, "spec.toml") or b"").decode("utf-8") or None
     prov = provenance_section(events, source)
     model = provenance.get("model", {}) if isinstance(provenance, dict) else {}
-    signoff = signoff_section(signoffs)
+    manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+    signoff = signoff_section(signoffs, manifest_sha256=manifest_sha256, chain=chain, today=today)
     context = {
         "audit_id": result.audit_id,
         "created": created.strftime("%Y-%m-%d %H:%M UTC"),
@@ -111,7 +120,7 @@ def report_context(
             environment, spec_text, _json(bundle, "spec.json")
         ),
         "signoff": signoff,
-        "integrity": integrity_section(manifest, hashlib.sha256(manifest_bytes).hexdigest()),
+        "integrity": integrity_section(manifest, manifest_sha256),
     }
     attachments = {}
     for name, path in ATTACHED.items():
@@ -141,6 +150,8 @@ def render_report(
     out: str | Path | None = None,
     *,
     signoffs: Sequence[Mapping[str, Any]] = (),
+    chain: Mapping[str, Any] | None = None,
+    today: date | None = None,
 ) -> Rendered:
     """Render the sign-off PDF of a bundle and write it atomically.
 
@@ -151,8 +162,19 @@ def render_report(
     out : str or Path, optional
         Where to write the PDF; default ``<bundle>/report.pdf``.
     signoffs : sequence of mapping
-        Recorded decisions (``reviewer``, ``role``, ``decision``, ``conditions``, ``expiry``,
-        ``timestamp``, ``comment``), oldest first; none: empty signature lines.
+        Recorded decisions, oldest first, as ``dataclasses.asdict`` of
+        ``fairtrail.signoff.Signoff`` (``reviewer``, ``role``, ``decision``, ``conditions``,
+        ``expiry``, ``timestamp``, ``comment``; and ``seq``, ``hash``, ``prev_hash``,
+        ``revokes``, ``manifest_sha256``, which older callers may leave out); none: empty
+        signature lines. The decision status is the newest decision on this bundle's manifest
+        that is neither revoked nor expired (:func:`reports._sections.signoff_section`).
+    chain : mapping, optional
+        The sign-off store: ``location``, ``head`` (hash of its last record), ``records``
+        (how many it holds) and ``problems`` (``SignoffStore.verify()``; empty: intact),
+        printed so the head hash can be anchored elsewhere.
+    today : date, optional
+        The date sign-off expiries are judged on; default today in UTC (the PDF's own dates
+        are the bundle's, whatever ``today`` is).
 
     Returns
     -------
@@ -164,7 +186,9 @@ def render_report(
         The bundle is missing, altered or malformed.
     """
     bundle = Path(bundle)
-    context, attachments, created = report_context(bundle, signoffs=signoffs)
+    context, attachments, created = report_context(
+        bundle, signoffs=signoffs, chain=chain, today=today
+    )
     pdf, refused = html_to_pdf(
         render_html(context),
         created=created,

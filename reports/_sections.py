@@ -10,6 +10,7 @@ import json
 import math
 import shlex
 from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,10 @@ DECISIONS = {
     "approve": "Approved",
     "approve_with_conditions": "Approved with conditions",
     "reject": "Rejected",
+    "revoke": "Revoked",
 }
+_APPROVALS = ("approve", "approve_with_conditions")
+_DECIDING = (*_APPROVALS, "reject")
 
 
 def _short(digest: str | None) -> str:
@@ -226,22 +230,172 @@ def reproducibility_section(
     }
 
 
-def signoff_section(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The recorded decisions (newest last), or empty signature lines; the decision status."""
-    rows = [
-        {
+def _when(timestamp: str) -> str:
+    """A record's time in UTC to the second, or the text as recorded if it is not ISO 8601."""
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    if moment.tzinfo is None:
+        return timestamp
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _expiry(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _seq(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def signoff_section(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    manifest_sha256: str,
+    chain: Mapping[str, Any] | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """The sign-off chain (oldest first), the decision status, and where the chain lives.
+
+    The decision status is the newest record that
+
+    - is a decision (``approve``, ``approve_with_conditions`` or ``reject``), not a revocation;
+    - is not revoked (by a revocation that is not itself revoked);
+    - was made on this bundle: its ``manifest_sha256`` is the bundle's (a record without one,
+      from a caller that predates the chain, is taken as made on this bundle).
+
+    An approval whose expiry date is before ``today`` has expired: the status then says
+    ``Approval expired on <expiry>`` (an expiry date is the last day the approval holds). No
+    such record: ``Awaiting sign-off``. A revocation withdraws the record it names whatever
+    manifest it was made on; revoking a revocation reinstates the record that one withdrew.
+
+    Parameters
+    ----------
+    records : sequence of mapping
+        Sign-off records oldest first, as ``dataclasses.asdict`` of ``fairtrail.signoff.Signoff``:
+        ``reviewer``, ``role``, ``decision``, ``conditions``, ``expiry`` (YYYY-MM-DD or empty),
+        ``timestamp``, ``comment``; optionally ``seq``, ``hash``, ``prev_hash``, ``revokes``
+        and ``manifest_sha256``.
+    manifest_sha256 : str
+        The sha256 of this bundle's manifest.
+    chain : mapping, optional
+        The store the records come from: ``location`` (str), ``head`` (hash of its last
+        record), ``records`` (how many it holds, all audits) and ``problems`` (what
+        ``SignoffStore.verify`` found; empty: intact). None: the chain is not described.
+    today : date, optional
+        The date expiries are judged on; default today in UTC.
+
+    Returns
+    -------
+    dict
+        ``records`` (rows for the template), ``status`` (the cover's decision line),
+        ``decision`` (the standing decision's code, None when none stands or it expired),
+        ``status_note``, ``as_of``, ``manifest_sha256``, ``chain`` (or None) and
+        ``blank_lines`` (empty signature lines when nothing was recorded).
+
+    Examples
+    --------
+    >>> mine, theirs = "a" * 64, "b" * 64
+    >>> records = [
+    ...     {"seq": 1, "decision": "approve", "reviewer": "Ada", "manifest_sha256": mine},
+    ...     {"seq": 2, "decision": "revoke", "revokes": 1, "reviewer": "Ada",
+    ...      "manifest_sha256": mine},
+    ...     {"seq": 3, "decision": "approve", "reviewer": "Bo", "manifest_sha256": theirs},
+    ... ]
+    >>> section = signoff_section(records, manifest_sha256=mine, today=date(2026, 12, 1))
+    >>> section["status"], [r["decision"] for r in section["records"]]
+    ('Awaiting sign-off', ['Approved', 'Revoked #1', 'Approved'])
+    >>> section["records"][0]["revoked_by"], section["records"][2]["other_manifest"]
+    (2, 'bbbbbbbbbbbbbbbb')
+    """
+    today = today or datetime.now(UTC).date()
+    by_seq = {s: r for r in records if (s := _seq(r.get("seq"))) is not None}
+    # Newest first, so every record that could revoke a record is settled before it.
+    revoked_by: dict[int, int] = {}
+    for number in sorted(by_seq, reverse=True):
+        r = by_seq[number]
+        target = _seq(r.get("revokes"))
+        if r.get("decision") == "revoke" and number not in revoked_by and target is not None:
+            revoked_by.setdefault(target, number)
+
+    rows = []
+    standing = None  # the newest decision that counts: (its row, the date it expired or "")
+    for r in records:
+        seq = _seq(r.get("seq"))
+        decision = str(r.get("decision", ""))
+        target = _seq(r.get("revokes"))
+        label = DECISIONS.get(decision, decision)
+        if decision == "revoke" and target is not None:
+            label = f"{label} #{target}"
+        made_on = str(r.get("manifest_sha256") or "")
+        expiry = str(r.get("expiry") or "")
+        ends = _expiry(expiry)
+        expired = decision in _APPROVALS and ends is not None and ends < today
+        row = {
+            "seq": f"#{seq}" if seq is not None else "—",
+            "decision": label,
             "reviewer": str(r.get("reviewer", "")),
             "role": str(r.get("role", "")),
-            "decision": DECISIONS.get(str(r.get("decision")), str(r.get("decision", ""))),
-            "conditions": str(r.get("conditions") or "—"),
-            "expiry": str(r.get("expiry") or "—"),
-            "timestamp": str(r.get("timestamp", "")),
+            "conditions": str(r.get("conditions") or ""),
+            "expiry": expiry,
+            "expired": f"expired on {expiry}" if expired else "",
+            "timestamp": _when(str(r.get("timestamp", ""))),
             "comment": str(r.get("comment") or ""),
+            "hash": _short(r.get("hash")),
+            "prev_hash": _short(r.get("prev_hash")),
+            "revoked_by": revoked_by.get(seq) if seq is not None else None,
+            "other_manifest": _short(made_on) if made_on and made_on != manifest_sha256 else "",
+            "code": decision,
         }
-        for r in records
-    ]
-    status = rows[-1]["decision"] if rows else "Awaiting sign-off"
-    return {"records": rows, "status": status, "blank_lines": 0 if rows else 3}
+        rows.append(row)
+        if decision in _DECIDING and row["revoked_by"] is None and not row["other_manifest"]:
+            standing = (row, expiry if expired else "")
+
+    standing_decision = None
+    if standing is not None:
+        current, expired_on = standing
+        standing_decision = None if expired_on else current["code"]
+        status = f"Approval expired on {expired_on}" if expired_on else current["decision"]
+        which = f"record {current['seq']}" if current["seq"] != "—" else "the record"
+        note = f"From {which} ({current['reviewer']}, {current['timestamp']})."
+    else:
+        status = "Awaiting sign-off"
+        note = (
+            "No decision on this version of the bundle stands: every decision recorded was "
+            "revoked or made on a different version of the bundle."
+            if rows
+            else ""
+        )
+
+    chain_block = None
+    if chain is not None:
+        problems = [str(p) for p in chain.get("problems", [])]
+        verdict = "intact (verified when this report was written)"
+        if problems:
+            plural = "s" if len(problems) > 1 else ""
+            verdict = f"BROKEN: {len(problems)} problem{plural} found when this report was written:"
+        chain_block = {
+            "location": str(chain.get("location", "not recorded")),
+            "head": str(chain.get("head") or "—"),
+            "records": f"{int(chain.get('records', 0)):,}",
+            "intact": not problems,
+            "verdict": verdict,
+            "problems": problems,
+        }
+    return {
+        "records": rows,
+        "status": status,
+        "decision": standing_decision,
+        "status_note": note,
+        "as_of": today.isoformat(),
+        "manifest_sha256": manifest_sha256,
+        "chain": chain_block,
+        "blank_lines": 0 if rows else 3,
+    }
 
 
 def integrity_section(manifest: Mapping[str, Any], manifest_sha256: str) -> dict[str, Any]:

@@ -57,6 +57,7 @@ def test_wheel_holds_packages_data_and_entry_point(wheel: Path) -> None:
         "reports/assets/fonts/DejaVuSans-Bold.ttf",
         "reports/assets/fonts/LICENSE-DejaVu.txt",
         "fairtrail/cli.py",
+        "fairtrail/_app.py",  # the review app (app.py), which `fairtrail app` serves
     ):
         assert required in names, f"{required} missing from the wheel"
     assert not any(n.startswith("tests/") for n in names)
@@ -96,6 +97,11 @@ def test_installed_wheel_runs_the_demo_outside_the_repo(wheel: Path, tmp_path: P
         check=True,
     )
     assert where.stdout.strip().startswith(str(target)), where.stdout
+    app = subprocess.run(
+        [sys.executable, "-c", "from fairtrail._cli_app import app_path; print(app_path())"],
+        cwd=work, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert app.stdout.strip() == str(target / "fairtrail" / "_app.py")
     demo = subprocess.run(
         [
             sys.executable,

@@ -7,13 +7,17 @@ once per module; PDFs are read back with pypdf.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import http.server
 import io
 import json
+import re
 import shutil
 import threading
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,9 +31,12 @@ from audit._bundle import verify_bundle
 from audit._exceptions import UndefinedMetricWarning
 from fairtrail.cli import cli
 from fairtrail.demo import run_demo
+from fairtrail.signoff import SignoffStore
 from reports import render_report, verify_report
 from reports._context import fmt
 from reports._pdf import check_seal, html_to_pdf, read_attachments
+from reports._report import render_html, report_context
+from reports._sections import signoff_section
 
 SECTIONS = [
     "Executive summary",
@@ -257,7 +264,9 @@ def test_signoffs_render_with_the_decision(bundle: Path, tmp_path: Path) -> None
          "conditions": "re-audit in 90 days", "expiry": "2027-03-01",
          "timestamp": "2026-11-25T10:00:00Z", "comment": "Female selection gap to watch."},
     ]  # fmt: skip
-    rendered = render_report(bundle, tmp_path / "signed.pdf", signoffs=records)
+    rendered = render_report(
+        bundle, tmp_path / "signed.pdf", signoffs=records, today=date(2026, 11, 25)
+    )
     text = flat(text_of(rendered.path.read_bytes()))
     assert "Ada <admin>" in text
     assert "Approved with conditions" in text
@@ -338,3 +347,211 @@ def test_verify_refuses_a_pdf_without_a_seal_and_a_missing_file(tmp_path: Path) 
     result = CliRunner().invoke(cli, ["verify", str(tmp_path / "missing.pdf")])
     assert result.exit_code == 2  # a usage error, not a verdict
     assert "does not exist" in result.output
+
+
+# The sign-off chain. Pure tests of the status rules first (no PDF), then one PDF with a real
+# store's records read back.
+
+MINE, THEIRS = "a" * 64, "b" * 64
+DAY = date(2026, 12, 5)
+
+
+def _record(seq: int, decision: str, **fields: Any) -> dict[str, Any]:
+    base = {"seq": seq, "decision": decision, "reviewer": f"R{seq}", "role": "reviewer",
+            "manifest_sha256": MINE, "conditions": "", "expiry": "", "comment": "",
+            "revokes": None, "timestamp": f"2026-11-2{seq}T10:00:00+00:00",
+            "hash": f"{seq}" * 64, "prev_hash": f"{seq - 1}" * 64}  # fmt: skip
+    return base | fields
+
+
+def _status(records: list[dict[str, Any]], today: date | None = DAY) -> str:
+    status: str = signoff_section(records, manifest_sha256=MINE, today=today)["status"]
+    return status
+
+
+def test_signoff_status_skips_revoked_decisions() -> None:
+    records = [
+        _record(1, "reject"),
+        _record(2, "approve"),
+        _record(3, "revoke", revokes=2),
+    ]
+    section = signoff_section(records, manifest_sha256=MINE, today=DAY)
+    assert section["status"] == "Rejected"  # #2 is withdrawn: #1 is the newest standing
+    assert section["status_note"] == "From record #1 (R1, 2026-11-21 10:00:00 UTC)."
+    rows = section["records"]
+    assert [r["seq"] for r in rows] == ["#1", "#2", "#3"]
+    assert [r["decision"] for r in rows] == ["Rejected", "Approved", "Revoked #2"]
+    assert [r["revoked_by"] for r in rows] == [None, 3, None]
+    assert [(r["hash"], r["prev_hash"]) for r in rows] == [
+        ("1" * 16, "0" * 16), ("2" * 16, "1" * 16), ("3" * 16, "2" * 16),
+    ]  # fmt: skip
+    # Revoking everything leaves nothing standing; revoking the revocation reinstates #1.
+    gone = [_record(1, "approve"), _record(2, "revoke", revokes=1)]
+    assert _status(gone) == "Awaiting sign-off"
+    assert _status([*gone, _record(3, "revoke", revokes=2)]) == "Approved"
+
+
+def test_signoff_status_ignores_decisions_on_another_manifest() -> None:
+    records = [_record(1, "approve"), _record(2, "reject", manifest_sha256=THEIRS)]
+    section = signoff_section(records, manifest_sha256=MINE, today=DAY)
+    assert section["status"] == "Approved"  # the rejection was of other files
+    assert [r["other_manifest"] for r in section["records"]] == ["", "b" * 16]
+    only_theirs = [_record(1, "approve", manifest_sha256=THEIRS)]
+    assert _status(only_theirs) == "Awaiting sign-off"
+    section = signoff_section(only_theirs, manifest_sha256=MINE, today=DAY)
+    assert "made on a different version of the bundle" in section["status_note"]
+    # ... but a revocation withdraws its record whatever files it was made on.
+    revoked = [_record(1, "approve"), _record(2, "revoke", revokes=1, manifest_sha256=THEIRS)]
+    assert _status(revoked) == "Awaiting sign-off"
+
+
+def test_signoff_status_says_when_an_approval_expired() -> None:
+    records = [_record(1, "approve_with_conditions", conditions="re-audit", expiry="2026-12-01")]
+    assert _status(records, today=date(2026, 12, 1)) == "Approved with conditions"  # last day
+    section = signoff_section(records, manifest_sha256=MINE, today=date(2026, 12, 2))
+    assert section["status"] == "Approval expired on 2026-12-01"
+    assert section["records"][0]["expired"] == "expired on 2026-12-01"
+    assert section["as_of"] == "2026-12-02"
+    # The newest decision rules even when it expired: no falling back to an older approval.
+    assert _status([_record(0, "approve"), *records]) == "Approval expired on 2026-12-01"
+    # A rejection does not expire; without ``today`` the real date judges (2000 is past).
+    assert _status([_record(1, "reject", expiry="2000-01-01")]) == "Rejected"
+    old = [_record(1, "approve", expiry="2000-01-01")]
+    assert _status(old, today=None) == "Approval expired on 2000-01-01"
+
+
+def test_signoff_without_records_or_with_old_style_records() -> None:
+    section = signoff_section([], manifest_sha256=MINE, today=DAY)
+    assert section["status"] == "Awaiting sign-off"
+    assert (section["records"], section["blank_lines"], section["chain"]) == ([], 3, None)
+    old = {"reviewer": "Ada", "role": "chair", "decision": "approve_with_conditions",
+           "conditions": "watch", "expiry": "2027-03-01", "timestamp": "2026-11-25T10:00:00Z",
+           "comment": ""}  # fmt: skip
+    section = signoff_section([old], manifest_sha256=MINE, today=DAY)
+    assert section["status"] == "Approved with conditions"  # no manifest: taken as this one
+    (row,) = section["records"]
+    assert (row["seq"], row["hash"], row["prev_hash"], row["revoked_by"]) == ("—", "—", "—", None)
+    assert row["timestamp"] == "2026-11-25 10:00:00 UTC"
+
+
+def test_signoff_chain_block() -> None:
+    chain = {"location": "/srv/signoffs.db", "head": "f" * 64, "records": 1234, "problems": []}
+    block = signoff_section([], manifest_sha256=MINE, chain=chain, today=DAY)["chain"]
+    assert block == {"location": "/srv/signoffs.db", "head": "f" * 64, "records": "1,234",
+                     "intact": True, "problems": [],
+                     "verdict": "intact (verified when this report was written)"}  # fmt: skip
+    broken = chain | {"problems": ["record 2 was edited: its content no longer matches its hash."]}
+    block = signoff_section([], manifest_sha256=MINE, chain=broken, today=DAY)["chain"]
+    assert not block["intact"]
+    assert block["verdict"] == "BROKEN: 1 problem found when this report was written:"
+    assert block["problems"] == broken["problems"]
+
+
+def test_a_broken_chain_prints_each_problem_in_red(bundle: Path) -> None:
+    problems = ["record 2 was edited: its content no longer matches its hash.",
+                "records 4–5 are missing (deleted): the sequence jumps to 6."]  # fmt: skip
+    chain = {"location": "x.db", "head": "e" * 64, "records": 6, "problems": problems}
+    context, _, _ = report_context(bundle, signoffs=[_record(1, "approve")], chain=chain)
+    html = render_html(context)
+    assert "intact (verified" not in html
+    assert "BROKEN: 2 problems found when this report was written:" in html
+    for p in problems:
+        assert f'<li class="problem">{p}</li>' in html
+    # The bundle's manifest is not MINE: the record is listed but nothing stands.
+    assert context["decision"] == "Awaiting sign-off"
+
+
+HOSTILE_REVIEWER = "<script>alert(1)</script> " + "Q" * 150
+HOSTILE_CONDITIONS = "{{ 7 * 7 }} {% if true %}" + " " + "W" * 150
+HOSTILE_COMMENT = "</td></tr></table><b>" + "x" * 400
+
+
+@pytest.fixture(scope="module")
+def chained(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A real store: one record of another audit, then approve, its revocation, a hostile
+    rejection made on other files, and a conditional approval that expired; one PDF."""
+    store = SignoffStore(tmp_path_factory.mktemp("signoffs") / "signoffs.db")
+    mine = hashlib.sha256((bundle / "manifest.json").read_bytes()).hexdigest()
+    audit = read_bundle(bundle).audit_id
+
+    def at(day: int) -> datetime:
+        return datetime(2026, 11, day, 9, 30, tzinfo=UTC)
+
+    store.record("another", "c" * 64, reviewer="Zed", role="x", decision="approve", now=at(1))
+    store.record(audit, mine, reviewer="Ada", role="ethics chair", decision="approve",
+                 comment="Looks fine.", now=at(2))  # fmt: skip
+    store.record(audit, mine, reviewer="Ada", role="ethics chair", decision="revoke", revokes=2,
+                 comment="The age gap was missed.", now=at(3))  # fmt: skip
+    store.record(audit, "d" * 64, reviewer=HOSTILE_REVIEWER, role="<i>role</i>",
+                 decision="reject", conditions=HOSTILE_CONDITIONS, comment=HOSTILE_COMMENT,
+                 now=at(4))  # fmt: skip
+    store.record(audit, mine, reviewer="Grace", role="risk officer",
+                 decision="approve_with_conditions", conditions="Re-audit in 90 days.",
+                 expiry="2026-12-01", now=at(5))  # fmt: skip
+    everything = store.records()
+    chain = {"location": str(store.path), "head": everything[-1].hash,
+             "records": len(everything), "problems": store.verify()}  # fmt: skip
+    records = store.records(audit)
+    rendered = render_report(
+        bundle,
+        tmp_path_factory.mktemp("chained") / "signed.pdf",
+        signoffs=[dataclasses.asdict(s) for s in records],
+        chain=chain,
+        today=date(2026, 12, 5),
+    )
+    assert rendered.refused == ()
+    reader = PdfReader(rendered.path)
+    (page,) = [p for p in reader.pages if "Decision status on" in p.extract_text()]
+    return {"records": records, "chain": chain, "reader": reader, "page": page}
+
+
+def test_the_pdf_prints_the_chain_and_the_status(chained: dict[str, Any]) -> None:
+    page_text = chained["page"].extract_text()
+    text = flat(page_text)
+    assert "Decision status on 2026-12-05: Approval expired on 2026-12-01." in text
+    assert "From record #5 (Grace, 2026-11-05 09:30:00 UTC)." in text
+    cover = flat(chained["reader"].pages[0].extract_text())
+    assert "Approval expired on 2026-12-01" in cover
+    for r in chained["records"]:  # seq numbers 2-5 (1 is another audit's), short hashes
+        assert f"#{r.seq}" in text
+        assert r.hash[:16] in text
+        assert r.prev_hash[:16] in text
+    assert chained["records"][0].hash not in text  # shortened in the table
+    assert "Zed" not in text
+    assert "Revoked #2" in text
+    assert "revoked by #3" in text
+    assert "expired on 2026-12-01" in text
+    assert "made on a different version of the bundle (manifest dddddddddddddddd…)" in text
+    assert chained["chain"]["head"] in text  # in full, to anchor elsewhere
+    assert chained["chain"]["head"] == chained["records"][-1].hash
+    assert "Records 5 in the store (all audits)" in text
+    assert "intact (verified when this report was written)" in text
+
+
+def _runs(text: str, letter: str) -> list[int]:
+    """The lengths of the runs of ``letter`` that are not part of a word."""
+    return [len(run) for run in re.findall(f"(?<![A-Za-z]){letter}+(?![A-Za-z])", text)]
+
+
+def test_hostile_signoff_strings_render_escaped_and_wrapped(chained: dict[str, Any]) -> None:
+    page = chained["page"]
+    text = page.extract_text()
+    squashed = "".join(text.split())
+    for hostile in ("<script>alert(1)</script>", "{{ 7 * 7 }} {% if true %}",
+                    "</td></tr></table><b>", "<i>role</i>"):  # fmt: skip
+        assert "".join(hostile.split()) in squashed  # as text, not markup or a template
+    # Long unbroken strings wrap inside their column (DejaVu Sans at 7.8 pt: Q is 6.1 pt
+    # wide, W 7.7 pt, x 4.6 pt): reviewer column 30 mm - 3 mm padding = 76 pt, at most 12 Q;
+    # conditions 40 mm - 3 mm = 105 pt, at most 13 W; the comment spans 167 mm = 473 pt, at
+    # most 102 x. Every letter is printed (the runs add up).
+    for letter, total, most in (("Q", 150, 12), ("W", 150, 13), ("x", 400, 102)):
+        runs = _runs(text, letter)
+        assert sum(runs) == total, (letter, runs)
+        assert len(runs) > 1, (letter, runs)
+        assert max(runs) <= most, (letter, runs)
+    # Nothing starts outside the page.
+    width = float(page.mediabox.width)
+    starts: list[float] = []
+    page.extract_text(visitor_text=lambda t, cm, tm, *_: starts.append(cm[0] * tm[4] + cm[4]))
+    assert starts
+    assert all(0 <= x < width for x in starts)

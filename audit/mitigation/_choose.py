@@ -101,7 +101,7 @@ def choose(
             return None, f"No candidate loses at most {limit:.3g} {metric}; none is chosen."
         best = min(defined, key=lambda c: (c.disparity.value, -axes.sign * c.performance.value))
         how = f"it has the lowest {criterion} among candidates losing at most {limit:.3g} {metric}"
-    text = f"{best.name} is chosen: {how}. " + _describe_cost(best, candidates[0], axes)
+    text = f"{best.name} is chosen: {how}. " + describe_cost(best, candidates[0], axes)
     return best.name, text
 
 
@@ -110,7 +110,8 @@ def _closest(candidates: list[Candidate]) -> Candidate:
     return min(defined, key=lambda c: c.disparity.value)
 
 
-def _describe_cost(c: Candidate, base: Candidate, axes: Axes) -> str:
+def describe_cost(c: Candidate, base: Candidate, axes: Axes) -> str:
+    """What choosing ``c`` costs against the baseline ``base``, and who pays most, in words."""
     if c.name == base.name:
         traded = "performance" if axes.task == "regression" else "accuracy"
         return f"It is the unmitigated model: no {traded} is traded."
