@@ -16,7 +16,9 @@ Viewing is open; signing needs a signed-in reviewer with signing rights.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -77,6 +79,20 @@ def _signoff_store() -> SignoffStore:
 def _open(path: str, stamp: tuple[int, int]) -> rv.Review:
     """A verified bundle, kept while its manifest is unchanged (``stamp``)."""
     return rv.open_review(path)
+
+
+@st.cache_resource(show_spinner="Unpacking and verifying the upload…", max_entries=8)
+def _unpacked(digest: str, _data: bytes) -> tuple[Path | None, str | None]:
+    """An uploaded zip, unpacked once although every rerun sees the widget's file.
+
+    Returns ``(bundle, None)``, or ``(None, why it was refused)``, leaving nothing on disk.
+    """
+    into = Path(tempfile.mkdtemp(prefix=f"fairtrail-upload-{digest[:12]}-"))
+    try:
+        return rv.unpack_bundle(_data, into), None
+    except FairtrailError as exc:
+        shutil.rmtree(into, ignore_errors=True)
+        return None, str(exc)
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -233,11 +249,10 @@ def audits_page() -> None:
     with st.expander("Upload a bundle (a .zip of the bundle folder)", icon=":material/upload:"):
         upload = st.file_uploader("Bundle zip", type=["zip"], key="upload")
         if upload is not None:
-            into = Path(tempfile.mkdtemp(prefix="fairtrail-upload-"))
-            try:
-                path = rv.unpack_bundle(upload.getvalue(), into)
-            except FairtrailError as exc:
-                st.error(str(exc), icon=":material/error:")
+            data = upload.getvalue()
+            path, error = _unpacked(hashlib.sha256(data).hexdigest(), data)
+            if path is None:
+                st.error(error or "The upload was refused.", icon=":material/error:")
             else:
                 st.session_state["bundle"] = str(path)
                 st.success(

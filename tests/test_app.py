@@ -332,3 +332,44 @@ def test_a_listed_sso_reviewer_signs_an_unlisted_one_views(oidc_app: AppTest) ->
     oidc_app.user = {"is_logged_in": True, "email": "mallory@example.org", "name": "Mallory"}
     oidc_app.run()
     assert "Mallory may view this audit but not sign it." in texts(oidc_app)
+
+
+def zipped(folder: Path) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                z.write(path, f"{folder.name}/{path.relative_to(folder)}")
+    return buffer.getvalue()
+
+
+def test_an_uploaded_bundle_is_verified_and_opened(app: AppTest, review_bundles: Path) -> None:
+    data = zipped(review_bundles / "german-reaudit")
+    app.file_uploader(key="upload").set_value(("bundle.zip", data, "application/zip")).run()
+    assert not app.exception
+    assert "Uploaded and verified: audit german-reaudit." in texts(app)
+    opened = Path(app.session_state["bundle"])
+    assert (
+        rv.open_review(opened).audit_id
+        == rv.open_review(review_bundles / "german-reaudit").audit_id
+    )
+    app.run()  # a rerun with the file still in the widget unpacks nothing again
+    assert app.session_state["bundle"] == str(opened)
+    goto(app, "overview")
+    assert app.title[0].value == "Overview"
+
+
+def test_a_hostile_upload_is_refused(app: AppTest) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("../../escape.txt", "x")
+    app.file_uploader(key="upload").set_value(("evil.zip", buffer.getvalue(), "application/zip"))
+    app.run()
+    assert "unsafe path '../../escape.txt'" in texts(app)
+    assert "bundle" not in app.session_state

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from audit import AuditResult
+from audit import AuditResult, Estimate
 from audit._metrics import METRIC_INFO
 from fairtrail.review._bundles import BundleEntry, Review
 
@@ -58,6 +58,16 @@ def comparability(before: Review, after: Review) -> list[str]:
     return out
 
 
+def _sides(before: Estimate | None, now: Estimate | None) -> dict[str, float]:
+    """An estimate's value and interval in both audits, NaN where an audit lacks it."""
+    out = {}
+    for side, e in (("before", before), ("now", now)):
+        out[side] = e.value if e else math.nan
+        out[f"{side} lower"] = e.lower if e else math.nan
+        out[f"{side} upper"] = e.upper if e else math.nan
+    return out
+
+
 def _worse(measure: str, metric: str, before: float, after: float) -> bool:
     """Whether a disparity moved away from parity (a difference grew, a ratio fell)."""
     if math.isnan(before) or math.isnan(after):
@@ -90,9 +100,8 @@ def compare_disparities(before: Review, after: Review) -> pd.DataFrame:
         db, da = b.get(key), a.get(key)
         eb = db.estimate if db else None
         ea = da.estimate if da else None
-        vb = eb.value if eb else math.nan
-        va = ea.value if ea else math.nan
-        worse = _worse(key[2], key[1], vb, va)
+        sides = _sides(eb, ea)
+        worse = _worse(key[2], key[1], sides["before"], sides["now"])
         note = (
             "only in the earlier audit"
             if da is None
@@ -109,20 +118,15 @@ def compare_disparities(before: Review, after: Review) -> pd.DataFrame:
                 "attribute": key[0],
                 "metric": key[1],
                 "measure": key[2],
-                "before": vb,
-                "before lower": eb.lower if eb else math.nan,
-                "before upper": eb.upper if eb else math.nan,
-                "now": va,
-                "now lower": ea.lower if ea else math.nan,
-                "now upper": ea.upper if ea else math.nan,
-                "change": va - vb,
+                **sides,
+                "change": sides["now"] - sides["before"],
                 "worse": worse,
                 "clearly worse": worse
                 and _clear(
-                    eb.lower if eb else math.nan,
-                    eb.upper if eb else math.nan,
-                    ea.lower if ea else math.nan,
-                    ea.upper if ea else math.nan,
+                    sides["before lower"],
+                    sides["before upper"],
+                    sides["now lower"],
+                    sides["now upper"],
                 ),
                 "note": note,
             }
@@ -186,11 +190,11 @@ def compare_groups(before: Review, after: Review, attribute: str, metric: str) -
     higher = None if info is None else info.higher_is_better
     rows = []
     for name in [*gb, *(k for k in ga if k not in gb)]:
-        eb = gb[name].metrics.get(metric) if name in gb else None
-        ea = ga[name].metrics.get(metric) if name in ga else None
-        vb = eb.value if eb else math.nan
-        va = ea.value if ea else math.nan
-        change = va - vb
+        sides = _sides(
+            gb[name].metrics.get(metric) if name in gb else None,
+            ga[name].metrics.get(metric) if name in ga else None,
+        )
+        change = sides["now"] - sides["before"]
         worse: bool | None = None
         if higher is not None and not math.isnan(change):
             worse = change < 0 if higher else change > 0
@@ -199,12 +203,7 @@ def compare_groups(before: Review, after: Review, attribute: str, metric: str) -
                 "group": name,
                 "count before": gb[name].count if name in gb else pd.NA,
                 "count now": ga[name].count if name in ga else pd.NA,
-                "before": vb,
-                "before lower": eb.lower if eb else math.nan,
-                "before upper": eb.upper if eb else math.nan,
-                "now": va,
-                "now lower": ea.lower if ea else math.nan,
-                "now upper": ea.upper if ea else math.nan,
+                **sides,
                 "change": change,
                 "worse": worse,
                 "small": (name in gb and not gb[name].sufficient)
