@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -133,7 +134,7 @@ def _review() -> rv.Review | None:
     try:
         return _current_or_open(path)
     except (FairtrailError, OSError) as exc:
-        st.error(f"The bundle cannot be shown: {exc}", icon=":material/error:")
+        st.error(f"The bundle cannot be shown: {_md(str(exc))}", icon=":material/error:")
         return None
 
 
@@ -171,7 +172,7 @@ def _sign_in_panel() -> None:
     with st.sidebar:
         if reviewer is not None:
             rights = "may sign" if reviewer.may_sign else "may view only"
-            st.markdown(f"**{reviewer.name}** · {reviewer.role}  \n:gray[{rights}]")
+            st.markdown(f"**{_md(reviewer.name)}** · {_md(reviewer.role)}  \n:gray[{rights}]")
             if st.button("Sign out", key="sign_out"):
                 st.session_state.pop("reviewer", None)
                 if reviewer.source == "oidc":
@@ -203,11 +204,11 @@ def audits_page() -> None:
     """The bundles of the folder with their status; open one, or upload one."""
     st.title("Audits")
     folder = _bundles_folder()
-    st.caption(f"Bundles in `{folder.resolve()}`")
+    st.caption(f"Bundles in {_md(str(folder.resolve()))}")
     try:
         entries = _entries(str(folder), _listing(folder))
     except FairtrailError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(_md(str(exc)), icon=":material/error:")
         entries = []
     if entries:
         table = pd.DataFrame(
@@ -245,18 +246,19 @@ def audits_page() -> None:
                 icon=":material/warning:",
             )
     else:
-        st.info(f"No audit bundles in `{folder}`. Run `fairtrail demo` or upload one.")
+        st.info(f"No audit bundles in {_md(str(folder))}. Run `fairtrail demo` or upload one.")
     with st.expander("Upload a bundle (a .zip of the bundle folder)", icon=":material/upload:"):
         upload = st.file_uploader("Bundle zip", type=["zip"], key="upload")
         if upload is not None:
             data = upload.getvalue()
             path, error = _unpacked(hashlib.sha256(data).hexdigest(), data)
             if path is None:
-                st.error(error or "The upload was refused.", icon=":material/error:")
+                st.error(_md(error or "The upload was refused."), icon=":material/error:")
             else:
                 st.session_state["bundle"] = str(path)
                 st.success(
-                    f"Uploaded and verified: audit {path.name}.", icon=":material/check_circle:"
+                    f"Uploaded and verified: audit {_md(path.name)}.",
+                    icon=":material/check_circle:",
                 )
                 st.page_link(PAGES["overview"], label="Review it", icon=":material/search:")
 
@@ -269,8 +271,8 @@ def overview_page() -> None:
     data = rv.overview(review)
     st.title("Overview")
     st.caption(
-        f"{data['source']} · {data['n_rows']:,} rows · policy {data['policy']} · "
-        f"audit `{review.audit_id}`"
+        f"{_md(data['source'])} · {data['n_rows']:,} rows · policy {_md(data['policy'])} · "
+        f"audit {_md(review.audit_id)}"
     )
     status = data["status"]
     banner = {"pass": st.success, "fail": st.error, "inconclusive": st.warning}.get(status, st.info)
@@ -305,10 +307,10 @@ def overview_page() -> None:
         colour = {"high": "red", "medium": "orange"}.get(f["severity"], "blue")
         with st.container(border=True):
             st.markdown(
-                f":{colour}-badge[{f['severity']}] **{f['rank']}. {f['title']}** · "
-                f":gray[{f['evidence']}]"
+                f":{colour}-badge[{f['severity']}] **{f['rank']}. {_md(f['title'])}** · "
+                f":gray[{_md(f['evidence'])}]"
             )
-            st.write(f["text"])
+            st.markdown(_md(f["text"]))
 
 
 def provenance_page() -> None:
@@ -321,23 +323,23 @@ def provenance_page() -> None:
     if not data["available"]:
         st.info(data["why"], icon=":material/info:")
         return
-    st.caption(data["summary"])
+    st.caption(_md(data["summary"]))
     flagged = [s for s in data["steps"] if s["flagged"]]
     if flagged:
         st.warning(
             f"{len(flagged)} preparation step(s) removed rows unevenly across groups: "
-            + ", ".join(s["job"] for s in flagged),
+            + ", ".join(_md(s["job"]) for s in flagged),
             icon=":material/warning:",
         )
     steps, graph, datasets = st.tabs(["Preparation steps", "Lineage graph", "Datasets"])
     with steps:
         for step in data["steps"]:
             icon = ":material/warning:" if step["flagged"] else ":material/filter_alt:"
-            with st.expander(step["job"], expanded=step["flagged"], icon=icon):
+            with st.expander(_md(step["job"]), expanded=step["flagged"], icon=icon):
                 if step["description"]:
-                    st.caption(step["description"])
+                    st.caption(_md(step["description"]))
                 for flag in step["flags"]:
-                    st.markdown(f"- {flag['text']}")
+                    st.markdown(f"- {_md(flag['text'])}")
                 _table(pd.DataFrame(step["groups"]))
     with graph:
         st.caption("Datasets (amber) and jobs (blue), from the source data to the audit.")
@@ -426,7 +428,7 @@ def tradeoff_page() -> None:
     perf, disp = _words(t.performance_metric), _words(t.criterion)
     st.caption(
         f"{len(t.candidates)} candidates on {t.n_test:,} held-out rows · constraint "
-        f"{t.constraint} on {t.attribute} · recorded choice: {t.chosen or 'none'}"
+        f"{_md(t.constraint)} on {_md(t.attribute)} · recorded choice: {_md(t.chosen or 'none')}"
     )
     kind = st.segmented_control(
         "Limit on",
@@ -468,13 +470,13 @@ def tradeoff_page() -> None:
         cols[2].metric(
             disp, f"{c.disparity.value:.4f}", delta=disp_change, delta_color="inverse", border=True
         )
-    st.write(selection.text)
+    st.markdown(_md(selection.text))
     st.vega_lite_chart(rv.frontier_chart(t, selection), width="stretch")
     st.caption(
         "Colour: the policy's verdict on held-out data; grey lines: intervals; dashed line: the "
         "Pareto front; ring: the recorded choice; purple diamond: what this limit chooses."
     )
-    st.subheader(f"Who pays under {c.name}" if c else "Who pays")
+    st.subheader(f"Who pays under {_md(c.name)}" if c else "Who pays")
     _table(
         selection.groups, placeholder="undefined", column_config=_number_formats(selection.groups)
     )
@@ -482,7 +484,7 @@ def tradeoff_page() -> None:
         frontier = rv.frontier_table(t)
         _table(frontier, placeholder="undefined", column_config=_number_formats(frontier))
     for name, note in {**t.failures, **t.notes}.items():
-        st.caption(f"{name}: {note}")
+        st.caption(_md(f"{name}: {note}"))
 
 
 def compare_page() -> None:
@@ -508,11 +510,11 @@ def compare_page() -> None:
     )
     before = _current_or_open(str(by_name[choice].path))
     st.caption(
-        f"Earlier: `{before.audit_id}` ({before.result.created_at[:10]}) → now: "
-        f"`{review.audit_id}` ({review.result.created_at[:10]})"
+        f"Earlier: {_md(before.audit_id)} ({before.result.created_at[:10]}) → now: "
+        f"{_md(review.audit_id)} ({review.result.created_at[:10]})"
     )
     for problem in rv.comparability(before, review):
-        st.warning(problem, icon=":material/warning:")
+        st.warning(_md(problem), icon=":material/warning:")
     criteria = rv.compare_criteria(before, review)
     if not criteria.empty:
         st.subheader("Verdicts")
@@ -520,7 +522,7 @@ def compare_page() -> None:
     table = rv.compare_disparities(before, review)
     level, summary = rv.comparison_summary(table)
     banner = {"error": st.error, "warning": st.warning, "success": st.success}.get(level, st.info)
-    banner(summary, icon=":material/trending_down:" if level == "error" else None)
+    banner(_md(summary), icon=":material/trending_down:" if level == "error" else None)
     if table.empty:
         return
     st.subheader("Every disparity, worst change first")
@@ -556,24 +558,24 @@ def signoff_page() -> None:
         records = store.records(review.audit_id)
         chain = rv.chain_summary(store)
     except SignoffError as exc:
-        st.error(f"The sign-off store cannot be read: {exc}", icon=":material/error:")
+        st.error(f"The sign-off store cannot be read: {_md(str(exc))}", icon=":material/error:")
         return
     status = rv.signoff_status(review, records)
     flash = st.session_state.pop("signoff_flash", None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
-    st.subheader(f"Decision status: {status['status']}")
+    st.subheader(f"Decision status: {_md(status['status'])}")
     if status["status_note"]:
-        st.caption(status["status_note"])
+        st.caption(_md(status["status_note"]))
     if chain["problems"]:
         st.error(
             "The sign-off records were tampered with:\n\n"
-            + "\n".join(f"- {p}" for p in chain["problems"]),
+            + "\n".join(f"- {_md(p)}" for p in chain["problems"]),
             icon=":material/error:",
         )
     else:
         st.caption(
-            f"{chain['records']} records in {chain['location']}; chain intact, head "
+            f"{chain['records']} records in {_md(chain['location'])}; chain intact, head "
             f"`{chain['head'][:16]}…`"
         )
     if status["records"]:
@@ -592,7 +594,8 @@ def signoff_page() -> None:
         )
     elif not reviewer.may_sign:
         st.warning(
-            f"{reviewer.name} may view this audit but not sign it.", icon=":material/visibility:"
+            f"{_md(reviewer.name)} may view this audit but not sign it.",
+            icon=":material/visibility:",
         )
     else:
         _decision_form(store, review, reviewer)
@@ -609,7 +612,8 @@ def signoff_page() -> None:
             try:
                 rendered = rv.export_report(review, store, out)
             except (FairtrailError, SignoffError, OSError) as exc:
-                st.error(f"The report could not be written: {exc}", icon=":material/error:")
+                failed = f"The report could not be written: {_md(str(exc))}"
+                st.error(failed, icon=":material/error:")
             else:
                 st.session_state["exported_report"] = (review.audit_id, rendered.path.read_bytes())
     export = st.session_state.get("exported_report")
@@ -627,7 +631,7 @@ def signoff_page() -> None:
 
 def _decision_form(store: SignoffStore, review: rv.Review, reviewer: identity.Reviewer) -> None:
     with st.form("decision", border=True):
-        st.markdown(f"Signing as **{reviewer.name}** ({reviewer.role})")
+        st.markdown(f"Signing as **{_md(reviewer.name)}** ({_md(reviewer.role)})")
         decision = st.radio(
             "Decision",
             list(DECISION_LABEL),
@@ -665,7 +669,7 @@ def _decision_form(store: SignoffStore, review: rv.Review, reviewer: identity.Re
                 comment=comment,
             )
         except SignoffError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(_md(str(exc)), icon=":material/error:")
         else:
             _recorded(f"Recorded as #{record.seq} (hash `{record.hash[:16]}…`).")
 
@@ -699,7 +703,7 @@ def _revoke_form(
                     store, review, reviewer, decision="revoke", comment=reason, revokes=seq
                 )
             except SignoffError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(_md(str(exc)), icon=":material/error:")
             else:
                 _recorded(f"Recorded the revocation of #{seq} as #{record.seq}.")
 
@@ -719,6 +723,18 @@ def _number_formats(frame: pd.DataFrame) -> dict[str, Any]:
         fmt = "%+.2f" if name.startswith("Δ") else "%+.4f" if name.endswith("change") else "%.4f"
         out[column] = st.column_config.NumberColumn(format=fmt)
     return out
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$:|#!{}])")
+
+
+def _md(text: str) -> str:
+    """``text`` shown as itself in Streamlit markdown, not rendered.
+
+    Group, file and reviewer names come from data and users: links, images, HTML-like tags,
+    colour directives (``:red[…]``), LaTeX and line breaks in them are escaped.
+    """
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def _words(name: str) -> str:
@@ -748,5 +764,5 @@ PAGES = {
 st.set_page_config(page_title="fairtrail review", page_icon=":material/balance:", layout="wide")
 _sign_in_panel()
 if st.session_state.get("bundle"):
-    st.sidebar.caption(f"Open: `{Path(st.session_state['bundle']).name}`")
+    st.sidebar.caption(f"Open: {_md(Path(st.session_state['bundle']).name)}")
 st.navigation(list(PAGES.values())).run()

@@ -6,6 +6,7 @@ the real one). Pages defined by functions are opened by their URL path, as a bro
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -65,11 +66,17 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     return at
 
 
-def texts(at: AppTest) -> str:
+def markdown_sources(at: AppTest) -> list[str]:
+    """Every piece of markdown the page sent, as written (escapes included)."""
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [e.value for kind in ("info", "warning", "error", "success") for e in at.get(kind)]
     parts += [str(h.value) for h in at.subheader] + [str(t.value) for t in at.title]
-    return "\n".join(parts)
+    return parts
+
+
+def texts(at: AppTest) -> str:
+    """The page's text as a reader sees it (markdown escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(markdown_sources(at)))
 
 
 def test_audits_lists_the_bundles_and_opens_one(app: AppTest, review_bundles: Path) -> None:
@@ -104,7 +111,7 @@ def test_overview_shows_the_verdicts_and_the_decision(app: AppTest, review_bundl
 def test_provenance_shows_the_steps_graph_and_datasets(app: AppTest) -> None:
     open_bundle(app, "german")
     goto(app, "provenance")
-    assert [e.label for e in app.main.expander] == [
+    assert [re.sub(r"\\(.)", r"\1", e.label) for e in app.main.expander] == [
         "german_income_model.prepare_and_train.drop_missing",
         "german_income_model.prepare_and_train.predict",
         "german_income_model.prepare_and_train.split",
@@ -373,3 +380,30 @@ def test_a_hostile_upload_is_refused(app: AppTest) -> None:
     app.run()
     assert "unsafe path '../../escape.txt'" in texts(app)
     assert "bundle" not in app.session_state
+
+
+def test_names_from_data_are_shown_not_rendered(
+    app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attribute named like a markdown link, colour directive and tag stays text."""
+    from audit import AuditOptions, Policy, Threshold, audit_predictions, write_bundle
+
+    hostile = "[sex](http://evil.example/x) :red[alarm] <b>$x$</b>"
+    groups = ["F"] * 200 + ["M"] * 200
+    result = audit_predictions(
+        [1, 0] * 200, [1] * 40 + [0] * 160 + [1] * 160 + [0] * 40,
+        sensitive_features={hostile: groups},
+        policy=Policy((Threshold("demographic_parity_difference", 0.1),)),
+        options=AuditOptions(n_boot=50),
+    )  # fmt: skip
+    folder = tmp_path / "hostile"
+    write_bundle(result, folder / "bundle")
+    monkeypatch.setenv("FAIRTRAIL_BUNDLES", str(folder))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    open_bundle(at, "bundle")
+    assert f"demographic_parity_difference on {hostile}: fail" in texts(at)
+    for source in markdown_sources(at):
+        assert not re.search(r"(?<!\\)\]\(http", source), source  # no live link
+        assert not re.search(r"(?<!\\):red\[", source), source  # no colour directive
+        assert not re.search(r"(?<!\\)<b>", source), source
