@@ -575,7 +575,8 @@ def signoff_page() -> None:
         )
     else:
         st.caption(
-            f"{chain['records']} records in {_md(chain['location'])}; chain intact, head "
+            f"{chain['records']} record{'s' * (chain['records'] != 1)} in "
+            f"{_md(chain['location'])}; chain intact, head "
             f"`{chain['head'][:16]}…`"
         )
     if status["records"]:
