@@ -88,13 +88,22 @@ class RegressionReplicates:
         with np.errstate(invalid="ignore", divide="ignore"):
             # rows drawn in each cell (exact unweighted; by the mean weight otherwise)
             n_drawn = np.where(mean_weight > 0, reps[..., 0] / mean_weight, 0.0)
-        # A square root of each cell's scatter (symmetric PSD; eigh tolerates rank deficiency).
+        # The symmetric square root of each cell's scatter (PSD; eigh tolerates rank
+        # deficiency). Unlike V·√Λ it does not depend on the eigenvectors' signs or on their
+        # basis within a repeated eigenvalue, so it moves continuously with the scatter: two
+        # engines whose sums differ by rounding draw the same replicates, to rounding.
         values, vectors = np.linalg.eigh(moments.within_scatter)
-        root = vectors * np.sqrt(np.clip(values, 0.0, None))[:, None, :]
+        scaled = vectors * np.sqrt(np.clip(values, 0.0, None))[:, None, :]
+        root = np.einsum("cik,cjk->cij", scaled, vectors)
         noise = np.einsum("cij,bcj->bci", root, rng.standard_normal(reps.shape))
         with np.errstate(invalid="ignore", divide="ignore"):
             scale = np.sqrt(np.where(n_cell > 0, n_drawn / n_cell, 0.0))
-        self.replicates = reps + noise * scale[..., None]
+        replicates = reps + noise * scale[..., None]
+        # Sums of non-negative summands (w, w·e², w·|e|, w·(y − c)²) stay non-negative: the
+        # Gaussian stand-in for the within-bin variation must not make a squared error < 0.
+        nonnegative = [0, 2, 3, 6]
+        replicates[..., nonnegative] = np.maximum(replicates[..., nonnegative], 0.0)
+        self.replicates = replicates
 
     def _sst(self, matrix: FloatArray) -> FloatArray:
         """Σw·(y − ȳ_g)² per group from the centred cell moments (Chan et al.'s update)."""

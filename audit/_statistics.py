@@ -85,7 +85,7 @@ class RegressionMoments:
     y_mean, y_m2 : ndarray of shape (n_cells,)
         Weighted mean of ``y_true`` per cell and ``Σw·(y − mean)²`` per cell (two passes).
     y_any, y_varies : ndarray of shape (n_cells,)
-        One ``y_true`` value of each cell and whether any other differs from it: a group's
+        The smallest ``y_true`` value of each cell and whether any other differs from it: a group's
         ``y_true`` is constant (R² undefined) exactly when no cell varies and all share one
         value. (Decided on the values, not on a rounded ``Σw·(y − ȳ)²``.)
     within_scatter : ndarray of shape (n_cells, 7, 7)
@@ -247,8 +247,12 @@ class _ScoreBinning:
         return out
 
 
-def _score_bins(score: npt.NDArray[np.float64], max_bins: int, probability: bool) -> _ScoreBinning:
-    """Choose the score bins: exact (one per distinct value) when there are few values."""
+def score_bins(score: npt.NDArray[np.float64], max_bins: int, probability: bool) -> _ScoreBinning:
+    """Choose the score bins: exact (one per distinct value) when there are few values.
+
+    Depends on the scores only through their distinct values (and their minimum and maximum),
+    so an engine that has only the distinct values chooses the same bins.
+    """
     sample = score if score.size <= 200_000 else score[:: max(1, score.size // 200_000)]
     if np.unique(sample).size <= max_bins:
         values = np.unique(score)
@@ -256,8 +260,16 @@ def _score_bins(score: npt.NDArray[np.float64], max_bins: int, probability: bool
             edges = np.append(values, values[-1])
             ece = np.minimum(np.floor(values * ECE_BINS), ECE_BINS - 1).astype(np.int64)
             return _ScoreBinning(edges, True, np.clip(ece, 0, ECE_BINS - 1), values)
-    n_bins = int(np.ceil(max_bins / ECE_BINS) * ECE_BINS)
     lo, hi = (0.0, 1.0) if probability else (float(score.min()), float(score.max()))
+    return equal_width_bins(lo, hi, max_bins)
+
+
+def equal_width_bins(lo: float, hi: float, max_bins: int) -> _ScoreBinning:
+    """``max_bins`` (rounded up to a multiple of 10) equal-width bins from ``lo`` to ``hi``.
+
+    A score ``s`` falls in bin ``min(int((s − lo) / width · n_bins), n_bins − 1)``.
+    """
+    n_bins = int(np.ceil(max_bins / ECE_BINS) * ECE_BINS)
     width = (hi - lo) or 1.0
     edges = lo + width * np.arange(n_bins + 1) / n_bins
     ece = (np.arange(n_bins) * ECE_BINS // n_bins).astype(np.int64)
@@ -347,7 +359,7 @@ def _score_histogram(
 ) -> ScoreHistogram:
     score = data.y_score
     assert score is not None
-    binning = _score_bins(score, max_bins, probability)
+    binning = score_bins(score, max_bins, probability)
     n_bins = binning.ece_bin.size
     size = n_cells * 2 * n_bins
     shape = (n_cells, 2, n_bins)
@@ -398,10 +410,55 @@ def _missing_counts(
     return columns, out
 
 
+#: Fine bins of the histogram that regression bootstrap bins are cut from.
+FINE_BINS = 1 << 14
+
+
+def fine_index(values: npt.NDArray[np.float64], lo: float, width: float) -> npt.NDArray[np.int64]:
+    """The fine histogram bin (0 … FINE_BINS − 1) of each value between ``lo`` and ``lo + width``.
+
+    SQL engines compute ``LEAST(FLOOR((v − lo) / width · FINE_BINS), FINE_BINS − 1)`` with the
+    same floating-point operations, so every engine counts the same fine histogram.
+    """
+    out: npt.NDArray[np.int64] = np.minimum(
+        np.floor((values - lo) / width * FINE_BINS), FINE_BINS - 1
+    ).astype(np.int64)
+    return out
+
+
+def quantile_edges(
+    fine_counts: npt.NDArray[np.int64], lo: float, width: float, n_bins: int
+) -> npt.NDArray[np.float64]:
+    """Inner edges of ``n_bins`` bins holding about equal numbers of rows.
+
+    Each edge is the upper boundary of the fine bin in which the cumulative count first
+    reaches ``k / n_bins`` of the rows: a quantile to within one fine bin, decided by integer
+    counts alone, so that every engine cuts the same bins whatever the order of the rows.
+
+    Examples
+    --------
+    >>> counts = np.zeros(FINE_BINS, dtype=np.int64); counts[[0, FINE_BINS - 1]] = 5
+    >>> quantile_edges(counts, 0.0, 1.0, 2).tolist()  # half the rows at 0, half at 1
+    [6.103515625e-05]
+    """
+    ends = np.cumsum(fine_counts)
+    total = int(ends[-1])
+    targets = np.ceil(np.arange(1, n_bins) * total / n_bins).astype(np.int64)
+    upper = np.searchsorted(ends, np.maximum(targets, 1), side="left") + 1
+    edges: npt.NDArray[np.float64] = np.unique(lo + width * upper.astype(np.float64) / FINE_BINS)
+    return edges
+
+
+def _range(values: npt.NDArray[np.float64]) -> tuple[float, float]:
+    lo = float(values.min())
+    return lo, (float(values.max()) - lo) or 1.0
+
+
 def _quantile_bin(values: npt.NDArray[np.float64], n_bins: int) -> npt.NDArray[np.int64]:
     """Bin index (0 … n_bins − 1) of each value by the values' own quantiles."""
-    sample = values if values.size <= 1_000_000 else values[:: values.size // 1_000_000]
-    inner = np.unique(np.quantile(sample, np.arange(1, n_bins) / n_bins))
+    lo, width = _range(values)
+    counts = np.bincount(fine_index(values, lo, width), minlength=FINE_BINS)
+    inner = quantile_edges(counts, lo, width, n_bins)
     return np.searchsorted(inner, values, side="right").astype(np.int64)
 
 
@@ -451,9 +508,11 @@ def _regression_statistics(
     y_mean = np.where(cell_w > 0, y_mean, shift)
     d = y - y_mean[row_cell]
     y_m2 = np.bincount(row_cell, weights=weight * d * d, minlength=n_cells)
-    y_any = np.zeros(n_cells)
-    y_any[row_cell] = y  # some value of each cell (the last written)
-    y_varies = np.bincount(row_cell, weights=y != y_any[row_cell], minlength=n_cells) > 0
+    y_any = np.full(n_cells, np.inf)
+    np.minimum.at(y_any, row_cell, y)  # the smallest value of each cell
+    y_max = np.full(n_cells, -np.inf)
+    np.maximum.at(y_max, row_cell, y)
+    y_varies = y_max != y_any
     missing_columns, missing_count = _missing_counts(data, row_cell, n_cells)
     return CellStatistics(
         features=tuple(f.name for f in data.features),
