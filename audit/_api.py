@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from audit._engine import compute_audit, warn_undefined
+from audit._engines import Counted, InputFiles, Roles, choose_engine, count_files, find_files
 from audit._exceptions import DataValidationError, SpecError
 from audit._io import read_predictions
 from audit._policy import Policy
@@ -30,6 +32,8 @@ def run_audit(
     *,
     on_step: Callable[[str, str], None] | None = None,
     on_data: Callable[[pd.DataFrame], None] | None = None,
+    on_files: Callable[[InputFiles, Counted], None] | None = None,
+    on_progress: Callable[[str, float], None] | None = None,
 ) -> AuditResult:
     """Run an audit as a spec describes it.
 
@@ -45,6 +49,11 @@ def run_audit(
     on_data : callable, optional
         Called with the predictions table once it is read, before validation (for
         provenance records: digests and group counts of exactly what was audited).
+    on_files : callable, optional
+        With an out-of-core engine (``audit.engine``), called instead of ``on_data`` with
+        the input files and what the engine counted.
+    on_progress : callable, optional
+        With an out-of-core engine, called as ``on_progress(query, fraction)`` during scans.
 
     Returns
     -------
@@ -71,10 +80,22 @@ def run_audit(
     d = spec.data
     say = on_step or (lambda _step, _text: None)
     describe = None
+    if d.table is not None or _is_spark(data):
+        return _run_spark(spec, data, say)
     if data is None:
         path = spec.data_path()
         if path is None:
             raise SpecError(f"{spec.origin}: data.path is required when no DataFrame is given.")
+        if spec.options.engine != "memory":
+            inputs = find_files(path, d.format)
+            engine = choose_engine(spec.options.engine, inputs)
+            if engine != "memory":
+                return _run_engine(spec, inputs, engine, say, on_files, on_progress)
+        elif path.is_dir() or any(c in str(path) for c in "*?["):
+            raise SpecError(
+                f"{spec.origin}: data.path '{d.path}' is a folder or a glob; the in-memory "
+                "engine reads one file. Set [audit] engine = 'duckdb' (or 'auto', or 'spark')."
+            )
         say("read", f"Reading {path.name}")
         numbers = {
             c: role for c, role in ((d.y_score, "y_score"), (d.sample_weight, "sample_weight")) if c
@@ -126,6 +147,95 @@ def run_audit(
         unknown_counts={f.name: f.n_missing for f in prepared.features},
     )
     warn_undefined(result, stacklevel=2)
+    return result
+
+
+def _run_engine(
+    spec: AuditSpec,
+    inputs: InputFiles,
+    engine: str,
+    say: Callable[[str, str], None],
+    on_files: Callable[[InputFiles, Counted], None] | None,
+    on_progress: Callable[[str, float], None] | None,
+) -> AuditResult:
+    """Count with DuckDB or Spark; every later step is the in-memory path's."""
+    roles = _roles(spec)
+    size = inputs.size
+    say("read", f"Scanning {len(inputs.files)} {inputs.format} file(s), {size / 2**20:,.0f} MiB")
+    say("validate", f"Counting with {engine}: profile, then one GROUP BY")
+    counted = count_files(
+        inputs,
+        roles,
+        engine,
+        memory_limit=spec.options.memory_limit or None,
+        on_step=lambda text: say("count", text),
+        on_progress=on_progress,
+    )
+    if on_files is not None:
+        on_files(inputs, counted)
+    return _audit_counted(spec, counted, engine, spec.data.path or inputs.spec, say)
+
+
+def _is_spark(data: Any) -> bool:
+    """Whether ``data`` is a Spark DataFrame (without importing pyspark)."""
+    return type(data).__module__.startswith("pyspark.")
+
+
+def _run_spark(spec: AuditSpec, data: Any, say: Callable[[str, str], None]) -> AuditResult:
+    """Count a Spark DataFrame, or the spec's Spark table, with Spark SQL."""
+    from audit._engines._spark import count_dataframe, spark_session
+
+    roles = _roles(spec)
+    if data is None:
+        table = spec.data.table or ""
+        say("read", f"Reading the Spark table {table}")
+        data = spark_session().table(table)
+        name = table
+    else:
+        name = "<Spark DataFrame>"
+    say("validate", "Counting with spark: profile, then one GROUP BY")
+    counted = count_dataframe(data, roles, name=name, on_step=lambda text: say("count", text))
+    return _audit_counted(spec, counted, "spark", name, say)
+
+
+def _roles(spec: AuditSpec) -> Roles:
+    d, options = spec.data, spec.options
+    return Roles(
+        y_true=d.y_true,
+        y_pred=d.y_pred,
+        sensitive_features=tuple(d.sensitive_features),
+        y_score=d.y_score,
+        sample_weight=d.sample_weight,
+        pos_label=d.pos_label,
+        score_type=options.score_type,
+        max_categories=options.max_categories,
+        score_bins=options.score_bins,
+        task=options.task,
+        regression_bins=options.regression_bins,
+    )
+
+
+def _audit_counted(
+    spec: AuditSpec, counted: Counted, engine: str, source: str, say: Callable[[str, str], None]
+) -> AuditResult:
+    """Every step after the count, as for the in-memory path."""
+    d, options = spec.data, spec.options
+    say("bootstrap", f"Bootstrapping ({options.n_boot} replicates), disparities, verdicts")
+    roles_map = {"y_true": d.y_true, "y_pred": d.y_pred}
+    roles_map.update(
+        {k: v for k, v in (("y_score", d.y_score), ("sample_weight", d.sample_weight)) if v}
+    )
+    result = compute_audit(
+        counted.statistics,
+        options=dataclasses.replace(options, engine=engine),  # type: ignore[arg-type]
+        policy=spec.policy,
+        source=source,
+        roles=roles_map,
+        pos_label=counted.pos_label,
+        labels=counted.labels,
+        unknown_counts=counted.unknown_counts,
+    )
+    warn_undefined(result, stacklevel=3)
     return result
 
 

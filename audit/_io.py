@@ -131,7 +131,7 @@ def read_predictions(
 def _csv_header(path: Path) -> list[str]:
     try:
         with pa.input_stream(str(path), compression="detect") as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")  # a BOM is not a name
             header = next(csv.reader(text), None)
     except (pa.ArrowException, OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataValidationError(

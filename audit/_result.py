@@ -232,6 +232,10 @@ class AuditOptions:
     ll144_rate: Literal["selection_rate", "scoring_rate"] = "selection_rate"
     verdict_interval: Literal["simultaneous", "percentile"] = "simultaneous"
     reference_population: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: Which engine counted the rows (``memory``, ``duckdb``, ``spark``; a spec may say
+    #: ``auto``, and the result records the engine it chose) and DuckDB's memory limit.
+    engine: Literal["memory", "duckdb", "spark", "auto"] = "memory"
+    memory_limit: str = ""
 
 
 @dataclass(frozen=True)

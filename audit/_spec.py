@@ -3,7 +3,8 @@
 ::
 
     [data]
-    path = "predictions.csv"        # relative to the spec file
+    path = "predictions.csv"        # a file, a folder of parts or a glob; relative to the spec
+    # table = "analytics.scores"    # or a Spark table, with [audit] engine = "spark"
     y_true = "label"
     y_pred = "prediction"
     y_score = "score"               # optional
@@ -13,6 +14,8 @@
     [audit]
     n_boot = 1000
     min_group_size = 30
+    engine = "auto"                 # memory | duckdb | spark | auto: who counts the rows
+    memory_limit = "2GB"            # DuckDB's, when it counts (default: 80% of RAM)
 
     [policy]
     name = "hiring policy"
@@ -62,6 +65,7 @@ class DataSpec:
     score_type: str = "probability"
     max_categories: int = 50
     task: str = "binary_classification"
+    table: str | None = None  # a Spark table (engine "spark"), instead of path
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,13 @@ def parse_spec(
     except (TypeError, ValueError, KeyError) as exc:
         raise SpecError(f"{origin}: {exc}.") from None
     data_spec = dataclasses.replace(data_spec, pos_label=pos)
+    if data_spec.table is not None:
+        if data_spec.path is not None:
+            raise SpecError(f"{origin}: give data.path or data.table, not both.")
+        if options.engine not in ("spark", "auto"):
+            raise SpecError(
+                f"{origin}: data.table names a Spark table; set [audit] engine = 'spark'."
+            )
     if not data_spec.sensitive_features:
         raise SpecError(f"{origin}: data.sensitive_features must name at least one column.")
     _check_options(options, origin)
@@ -286,6 +297,10 @@ def _check_options(o: AuditOptions, origin: str) -> None:
     if o.task not in ("binary_classification", "regression"):
         problems.append(
             f"data.task must be 'binary_classification' or 'regression'; got {o.task!r}"
+        )
+    if o.engine not in ("memory", "duckdb", "spark", "auto"):
+        problems.append(
+            f"audit.engine must be 'memory', 'duckdb', 'spark' or 'auto'; got {o.engine!r}"
         )
     if o.regression_bins < 1:
         problems.append(f"audit.regression_bins must be at least 1; got {o.regression_bins!r}")

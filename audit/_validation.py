@@ -132,14 +132,56 @@ def _format_label(value: Any) -> str:
     return str(value)
 
 
+# The messages of row-level problems, shared with the out-of-core engines (which count the
+# problem rows in the scan and find the first one afterwards).
+
+
+def missing_values_error(column: str, role: str, n: int, where: str) -> DataValidationError:
+    """A label column with missing values."""
+    return DataValidationError(
+        f"Column '{column}' ({role}) has {n} missing values (first at {where}); every row "
+        f"needs a {role}."
+    )
+
+
+def not_finite_error(
+    column: str, role: str, n_nan: int, n_inf: int, where: str
+) -> DataValidationError:
+    """A number column with NaN, missing or infinite values."""
+    return DataValidationError(
+        f"Column '{column}' ({role}) must hold finite numbers; found {n_nan} NaN/missing and "
+        f"{n_inf} infinite values (first at {where})."
+    )
+
+
+def outside_unit_error(
+    column: str, n: int, low: float, high: float, where: str
+) -> DataValidationError:
+    """Probability scores outside [0, 1]."""
+    return DataValidationError(
+        f"Column '{column}' (y_score) has {n} values outside [0, 1] (min {low:.6g}, max "
+        f"{high:.6g}, first at {where}), but scores are declared as probabilities; set "
+        "score_type = 'score' for unbounded scores."
+    )
+
+
+def negative_weight_error(column: str, value: float, where: str) -> DataValidationError:
+    """A negative sample weight."""
+    return DataValidationError(
+        f"Column '{column}' (sample_weight) must be non-negative; found {value:.6g} at {where}."
+    )
+
+
+def zero_weight_error(column: str) -> DataValidationError:
+    """Sample weights that are all zero."""
+    return DataValidationError(f"Column '{column}' (sample_weight) is zero for every row.")
+
+
 def check_present(series: pd.Series, role: str, describe_row: RowDescriber) -> None:
     missing = series.isna().to_numpy()
     if missing.any():
         first = int(np.flatnonzero(missing)[0])
-        raise DataValidationError(
-            f"Column '{series.name}' ({role}) has {int(missing.sum())} missing values "
-            f"(first at {describe_row(first)}); every row needs a {role}."
-        )
+        raise missing_values_error(str(series.name), role, int(missing.sum()), describe_row(first))
 
 
 def _distinct(values: npt.NDArray[Any]) -> list[Any]:
@@ -261,9 +303,8 @@ def finite_column(
     inf = np.isinf(values)
     if nan.any() or inf.any():
         first = int(np.flatnonzero(nan | inf)[0])
-        raise DataValidationError(
-            f"Column '{series.name}' ({role}) must hold finite numbers; found {int(nan.sum())} "
-            f"NaN/missing and {int(inf.sum())} infinite values (first at {describe_row(first)})."
+        raise not_finite_error(
+            str(series.name), role, int(nan.sum()), int(inf.sum()), describe_row(first)
         )
     return values
 
@@ -433,11 +474,8 @@ def prepare_data(
             outside = (score < 0.0) | (score > 1.0)
             if outside.any():
                 first = int(np.flatnonzero(outside)[0])
-                raise DataValidationError(
-                    f"Column '{y_score}' (y_score) has {int(outside.sum())} values outside "
-                    f"[0, 1] (min {score.min():.6g}, max {score.max():.6g}, first at "
-                    f"{describe_row(first)}), but scores are declared as probabilities; set "
-                    "score_type = 'score' for unbounded scores."
+                raise outside_unit_error(
+                    y_score, int(outside.sum()), score.min(), score.max(), describe_row(first)
                 )
     weight = None
     if sample_weight is not None:
@@ -445,14 +483,9 @@ def prepare_data(
         negative = weight < 0
         if negative.any():
             first = int(np.flatnonzero(negative)[0])
-            raise DataValidationError(
-                f"Column '{sample_weight}' (sample_weight) must be non-negative; found "
-                f"{weight[first]:.6g} at {describe_row(first)}."
-            )
+            raise negative_weight_error(sample_weight, weight[first], describe_row(first))
         if not weight.any():
-            raise DataValidationError(
-                f"Column '{sample_weight}' (sample_weight) is zero for every row."
-            )
+            raise zero_weight_error(sample_weight)
     features = tuple(
         _encode_feature(data[f], max_categories, describe_row) for f in sensitive_features
     )

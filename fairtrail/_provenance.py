@@ -50,6 +50,7 @@ def audit_with_lineage(
     *,
     spec_text: str | None = None,
     on_step: Callable[[str, str], None] | None = None,
+    on_progress: Callable[[str, float], None] | None = None,
     upstream_events: Sequence[dict[str, Any]] = (),
     data_recorded_as: Path | None = None,
     extra_files: Mapping[str, bytes] | None = None,
@@ -64,8 +65,8 @@ def audit_with_lineage(
         The bundle folder for a result (e.g. named after its audit id).
     spec_text : str, optional
         The spec as written, kept in the bundle.
-    on_step : callable, optional
-        Progress callback, as for :func:`audit.run_audit`.
+    on_step, on_progress : callable, optional
+        Progress callbacks, as for :func:`audit.run_audit`.
     upstream_events : sequence of dict
         Events of the data's preparation recorded in this process (the demo); those named by
         ``lineage.upstream`` are read and come first.
@@ -103,7 +104,16 @@ def audit_with_lineage(
                 copy = read.read_bytes() if data_recorded_as and read else None
                 run.input(frame, path=data_path, data=copy, description="Predictions audited.")
 
-            result = run_audit(spec, on_step=on_step, on_data=record_data)
+            def record_files(inputs: Any, counted: Any) -> None:
+                run.input_files(inputs, counted, description="Predictions audited.")
+
+            result = run_audit(
+                spec,
+                on_step=on_step,
+                on_data=record_data,
+                on_files=record_files,
+                on_progress=on_progress,
+            )
             target = Path(target_for(result))
             body = result_json(result)
             run.output(

@@ -41,7 +41,7 @@ def _console() -> Console:
 
 
 @contextlib.contextmanager
-def _steps(total: int) -> Iterator[Callable[[str], None]]:
+def _steps(total: int) -> Iterator[Callable[..., None]]:
     """A progress bar over ``total`` steps, on standard error; the callable starts a step.
 
     On a terminal it redraws in place and disappears when done; elsewhere (CI logs, pipes)
@@ -58,9 +58,10 @@ def _steps(total: int) -> Iterator[Callable[[str], None]]:
         task = progress.add_task("Starting", total=total)
         started = False
 
-        def step(text: str) -> None:
+        def step(text: str, advance: bool = True) -> None:
+            """Start the next step; with ``advance=False``, only say more about this one."""
             nonlocal started
-            if started:
+            if started and advance:
                 progress.advance(task)
             started = True
             progress.update(task, description=text)
@@ -90,8 +91,26 @@ def cli() -> None:
 )
 @click.option("--n-boot", type=int, default=None, help="Override audit.n_boot.")
 @click.option("--seed", type=int, default=None, help="Override audit.random_state.")
+@click.option(
+    "--engine",
+    type=click.Choice(["memory", "duckdb", "spark", "auto"]),
+    default=None,
+    help="Override audit.engine: who counts the rows (duckdb: out of core; auto: duckdb for "
+    "folders, globs and files over a tenth of the memory).",
+)
+@click.option(
+    "--memory-limit", default=None, help="Override audit.memory_limit (DuckDB), e.g. 1GB."
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the criteria, not the group tables.")
-def run(spec: Path, out: Path | None, n_boot: int | None, seed: int | None, quiet: bool) -> None:
+def run(
+    spec: Path,
+    out: Path | None,
+    n_boot: int | None,
+    seed: int | None,
+    engine: str | None,
+    memory_limit: str | None,
+    quiet: bool,
+) -> None:
     """Audit the predictions a TOML SPEC describes and write an audit bundle."""
     import dataclasses
 
@@ -107,14 +126,25 @@ def run(spec: Path, out: Path | None, n_boot: int | None, seed: int | None, quie
             options = dataclasses.replace(options, n_boot=n_boot)
         if seed is not None:
             options = dataclasses.replace(options, random_state=seed)
+        if engine is not None:
+            options = dataclasses.replace(options, engine=engine)  # type: ignore[arg-type]
+        if memory_limit is not None:
+            options = dataclasses.replace(options, memory_limit=memory_limit)
         parsed = dataclasses.replace(parsed, options=options)
         with _steps(len(AUDIT_STEPS)) as step, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undefined metrics are listed in the result's notes
+            seen: set[str] = set()
+
+            def on_step(name: str, text: str) -> None:
+                step(text, advance=name not in seen)
+                seen.add(name)
+
             recorded = audit_with_lineage(
                 parsed,
                 lambda r: out or spec.parent / f"audit-{r.audit_id[:12]}",
                 spec_text=spec.read_text(encoding="utf-8"),
-                on_step=lambda _name, text: step(text),
+                on_step=on_step,
+                on_progress=lambda query, done: step(f"Counting: {query} {done:.0%}", False),
             )
     except FairtrailError as exc:
         _fail(str(exc))

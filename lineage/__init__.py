@@ -2,7 +2,9 @@
 
 - :class:`Tracker` records runs, steps, reads and writes as OpenLineage events, with content
   digests (:func:`file_sha256`, :func:`row_digest`), group composition and per-step effects on
-  every sensitive group (:func:`composition`, :func:`step_effect`).
+  every sensitive group (:func:`composition`, :func:`step_effect`). Files an engine counted
+  out of core are recorded from its counts (:meth:`TrackedRun.input_files`,
+  :meth:`Composition.from_statistics`) with a file-list digest (:func:`file_list_digest`).
 - Transports: :class:`JsonlFileTransport` (default), :class:`RecordingTransport`.
 - HTTP (Marquez): :class:`BestEffortHttpTransport` sends live and never raises;
   :func:`push_events` sends a file's events later, in order (:class:`HttpEndpoint`).
@@ -11,7 +13,13 @@
 """
 
 from lineage._audit import audit_result_facet
-from lineage._digest import file_sha256, row_digest
+from lineage._digest import (
+    FILE_LIST_ALGORITHM,
+    file_list_digest,
+    file_list_entries,
+    file_sha256,
+    row_digest,
+)
 from lineage._facets import (
     FAIRTRAIL_SPEC_PREFIX,
     AuditResultDatasetFacet,
@@ -42,7 +50,7 @@ from lineage._http import (
     push_events,
 )
 from lineage._layout import format_text, to_dot, to_svg
-from lineage._tracker import PRODUCER, DatasetRef, TrackedRun, Tracker
+from lineage._tracker import MAX_FILE_SHA256_BYTES, PRODUCER, DatasetRef, TrackedRun, Tracker
 from lineage._transport import (
     JsonlFileTransport,
     RecordingTransport,
@@ -60,6 +68,8 @@ from lineage._validate import (
 
 __all__ = [
     "FAIRTRAIL_SPEC_PREFIX",
+    "FILE_LIST_ALGORITHM",
+    "MAX_FILE_SHA256_BYTES",
     "PRODUCER",
     "UNVERSIONED",
     "AuditResultDatasetFacet",
@@ -96,6 +106,8 @@ __all__ = [
     "composition",
     "dataset_id",
     "events_to_jsonl",
+    "file_list_digest",
+    "file_list_entries",
     "file_sha256",
     "format_text",
     "job_id",

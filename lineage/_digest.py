@@ -14,21 +14,41 @@ Canonical form, column by column in name order:
 - missing values (None, NaN, NA, NaT) are one marker;
 - dates and times are their text as pandas writes them to CSV;
 - a categorical column is its values.
+
+The **file-list digest** (:func:`file_list_digest`) stands in for the file digest when the
+bytes are too many to read for provenance alone (a folder of Parquet parts counted out of
+core): the sha256 of each file's name, size and modification time and, for Parquet, its footer.
+It proves which files were read, not what their bytes were (see the function).
 """
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path, PurePath
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["file_sha256", "row_digest"]
+from lineage._validate import LineageError
+
+__all__ = [
+    "FILE_LIST_ALGORITHM",
+    "file_list_digest",
+    "file_list_entries",
+    "file_sha256",
+    "row_digest",
+]
 
 _CHUNK = 1 << 20
+#: The name of the file-list digest's definition (the ``fileListAlgorithm`` recorded).
+FILE_LIST_ALGORITHM = "fairtrail-filelist-v1"
+_PARQUET_MAGIC = b"PAR1"
 _KIND_MISSING, _KIND_INT, _KIND_FLOAT, _KIND_BOOL = 0, 1, 2, 3
 
 
@@ -48,6 +68,128 @@ def file_sha256(path: str | Path) -> str:
         while block := handle.read(_CHUNK):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _parquet_footer(path: Path) -> dict[str, Any]:
+    """What a Parquet file's footer says about it, read without its data pages."""
+    import pyarrow.parquet as pq
+
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(-8, os.SEEK_END)
+            tail = handle.read(8)
+            length = int.from_bytes(tail[:4], "little")
+            if tail[4:] != _PARQUET_MAGIC or length + 12 > handle.tell():
+                raise ValueError("no plain Parquet footer (not Parquet, or encrypted)")
+            handle.seek(-8 - length, os.SEEK_END)
+            footer = handle.read(length)
+        with pq.ParquetFile(path) as parquet:
+            meta, schema = parquet.metadata, parquet.schema_arrow
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise LineageError(f"Cannot read the Parquet footer of '{path}': {exc}") from None
+    return {
+        "num_rows": int(meta.num_rows),
+        "num_row_groups": int(meta.num_row_groups),
+        "created_by": meta.created_by,
+        "schema": schema.to_string(show_field_metadata=False, show_schema_metadata=False),
+        "footer_sha256": hashlib.sha256(footer).hexdigest(),
+    }
+
+
+def file_list_entries(
+    files: Sequence[str | Path], *, parquet: bool = False
+) -> list[dict[str, Any]]:
+    """The entries :func:`file_list_digest` hashes, one per file, in the order given.
+
+    Each entry: ``path`` (relative to the deepest folder holding every file, ``/``-separated),
+    ``bytes`` (size), ``mtime_ns`` (modification time, ns since the epoch) and, when
+    ``parquet``, ``num_rows``, ``num_row_groups``, ``created_by``, ``schema`` (the Arrow schema
+    as text, without metadata) and ``footer_sha256`` (sha256 of the serialized footer, the
+    Thrift ``FileMetaData`` before the final length and ``PAR1``: every row group's column
+    chunks with their statistics, sizes, offsets and encodings, and the key-value metadata).
+
+    Raises
+    ------
+    LineageError
+        A Parquet file's footer cannot be read.
+    """
+    paths = [Path(os.path.abspath(f)) for f in files]
+    if not paths:
+        return []
+    common = Path(os.path.commonpath([str(p.parent) for p in paths]))
+    entries = []
+    for path in paths:
+        stat = path.stat()
+        entry: dict[str, Any] = {
+            "path": PurePath(os.path.relpath(path, common)).as_posix(),
+            "bytes": int(stat.st_size),
+            "mtime_ns": int(stat.st_mtime_ns),
+        }
+        if parquet:
+            entry.update(_parquet_footer(path))
+        entries.append(entry)
+    return entries
+
+
+def file_list_digest(files: Sequence[str | Path], *, parquet: bool = False) -> str:
+    """The sha256 of a list of files' names, sizes, times and Parquet footers (not their bytes).
+
+    The digest (``fairtrail-filelist-v1``) is the sha256 of the canonical JSON of
+    :func:`file_list_entries` — a list in the order of ``files``, keys sorted, no spaces,
+    non-ASCII escaped (``json.dumps(entries, sort_keys=True, separators=(",", ":"))``,
+    UTF-8).
+
+    **What it proves**: which files (by path relative to their common folder) of which sizes
+    and modification times, and for Parquet which footers — row counts, schema, writer, and
+    every row group's column-chunk statistics and sizes — were read. Adding, removing,
+    renaming or reordering a file, or rewriting one (new time, or a new footer), changes it.
+    Reading only names, ``stat`` and footers, it costs milliseconds per file whatever the size.
+
+    **What it does not prove**: the bytes. An edit that keeps the size and the modification
+    time (``touch -d``, a file system with coarse times, an edit within the same tick) and,
+    for Parquet, leaves the footer unchanged (the same statistics, e.g. a value changed
+    within a page's range) is not detected; use :func:`file_sha256` for that. Copying the
+    files elsewhere usually changes their times, and so the digest: it identifies the files
+    as they were read, not their content wherever it goes.
+
+    Parameters
+    ----------
+    files : sequence of str or Path
+        In the order the rows were read.
+    parquet : bool, default False
+        The files are Parquet: include their footers.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+
+    Raises
+    ------
+    LineageError
+        A Parquet file's footer cannot be read.
+
+    Examples
+    --------
+    >>> import os, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("part-0.csv", "part-1.csv"):
+    ...     _ = (folder / name).write_text("y,p 1,0 ")
+    ...     os.utime(folder / name, ns=(0, 1_700_000_000_000_000_000))
+    >>> file_list_entries(sorted(folder.iterdir()))[1]
+    {'path': 'part-1.csv', 'bytes': 8, 'mtime_ns': 1700000000000000000}
+    >>> before = file_list_digest(sorted(folder.iterdir()))
+    >>> _ = (folder / "part-2.csv").write_text("y,p 0,0 ")
+    >>> before == file_list_digest(sorted(folder.iterdir()))
+    False
+    """
+    canonical = json.dumps(
+        file_list_entries(files, parquet=parquet),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _numbers(values: np.ndarray, missing: np.ndarray) -> tuple[memoryview, memoryview]:

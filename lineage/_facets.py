@@ -35,6 +35,8 @@ __all__ = [
     "ContentDigestDatasetFacet",
     "GroupCompositionDatasetFacet",
     "StepEffectRunFacet",
+    "columns_schema_facet",
+    "counts_quality_facet",
     "plain",
 ]
 
@@ -45,8 +47,13 @@ SPEC_DIR = Path(__file__).parent / "spec"
 _FACETS_VERSION = "1-0-0"
 
 
-def _schema(name: str) -> str:
-    return f"{FAIRTRAIL_SPEC_PREFIX}facets/{_FACETS_VERSION}/{name}.json#/$defs/{name}"
+def _schema(name: str, version: str = _FACETS_VERSION) -> str:
+    """The ``_schemaURL`` of a facet: ``<prefix>facets/<version>/<Name>.json#/$defs/<Name>``.
+
+    A facet's schema changes version when fields are added; the older files stay shipped, so
+    that events recorded earlier still validate against the schema they name.
+    """
+    return f"{FAIRTRAIL_SPEC_PREFIX}facets/{version}/{name}.json#/$defs/{name}"
 
 
 def plain(value: Any) -> Any:
@@ -113,7 +120,12 @@ class StepEffectRunFacet(RunFacet):
 
 @attr.define
 class ContentDigestDatasetFacet(DatasetFacet):
-    """The sha256 of a dataset's file bytes and of its rows in canonical form."""
+    """The sha256 of a dataset's file bytes, of its rows in canonical form, or of its file list.
+
+    Schema version 1-1-0 added ``fileListSha256``, ``fileListAlgorithm`` and ``files``: the
+    digest of a list of files (names, sizes, modification times, Parquet footers) for inputs
+    counted out of core, whose bytes are not read (see :func:`~lineage.file_list_digest`).
+    """
 
     rowDigest: str | None = attr.field(default=None)
     rowDigestAlgorithm: str | None = attr.field(default=None)
@@ -121,10 +133,13 @@ class ContentDigestDatasetFacet(DatasetFacet):
     bytes: int | None = attr.field(default=None)
     objectSha256: str | None = attr.field(default=None)
     objectType: str | None = attr.field(default=None)
+    fileListSha256: str | None = attr.field(default=None)
+    fileListAlgorithm: str | None = attr.field(default=None)
+    files: int | None = attr.field(default=None)
 
     @staticmethod
     def _get_schema() -> str:
-        return _schema("ContentDigestDatasetFacet")
+        return _schema("ContentDigestDatasetFacet", "1-1-0")
 
 
 @attr.define
@@ -162,6 +177,53 @@ def schema_facet(frame: pd.DataFrame) -> schema_dataset.SchemaDatasetFacet:
             schema_dataset.SchemaDatasetFacetFields(name=str(c), type=_type_name(frame[c].dtype))
             for c in frame.columns
         ]
+    )
+
+
+def columns_schema_facet(
+    columns: Sequence[tuple[str, str | None]],
+) -> schema_dataset.SchemaDatasetFacet:
+    """The ``schema`` facet from ``(name, type)`` pairs; a type of None is left out.
+
+    For inputs whose rows are not read: the names are the engine's, the types the file's own
+    (Parquet) where known. OpenLineage's schema requires a field's name, not its type.
+
+    Examples
+    --------
+    >>> facet = columns_schema_facet([("sex", "string"), ("score", None)])
+    >>> [(f.name, f.type) for f in facet.fields]
+    [('sex', 'string'), ('score', None)]
+    """
+    return schema_dataset.SchemaDatasetFacet(
+        fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in columns]
+    )
+
+
+def counts_quality_facet(
+    rows: int, null_counts: Mapping[str, int], *, size: int | None = None
+) -> data_quality_metrics_dataset.DataQualityMetricsDatasetFacet:
+    """The ``dataQualityMetrics`` facet from counts alone: rows, bytes, per column nulls.
+
+    Each column gets ``nullCount`` and ``count`` (its non-missing values), as
+    :func:`quality_facet` gives them for a frame; distinct counts, minimum, maximum and sum
+    need the rows and are left out.
+
+    Examples
+    --------
+    >>> facet = counts_quality_facet(10, {"sex": 2, "y": 0}, size=512)
+    >>> facet.rowCount, facet.bytes, facet.columnMetrics["sex"].nullCount
+    (10, 512, 2)
+    >>> facet.columnMetrics["sex"].count
+    8.0
+    """
+    metrics = {
+        str(c): data_quality_metrics_dataset.ColumnMetrics(
+            nullCount=int(n), count=float(int(rows) - int(n))
+        )
+        for c, n in null_counts.items()
+    }
+    return data_quality_metrics_dataset.DataQualityMetricsDatasetFacet(
+        columnMetrics=metrics, rowCount=int(rows), bytes=None if size is None else int(size)
     )
 
 

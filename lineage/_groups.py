@@ -14,12 +14,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from audit._validation import UNKNOWN_CATEGORY
 from lineage._facets import GroupCompositionDatasetFacet, StepEffectRunFacet, plain
+
+if TYPE_CHECKING:
+    from audit import CellStatistics
 
 __all__ = ["Composition", "GroupEffect", "StepEffect", "composition", "step_effect"]
 
@@ -27,6 +31,18 @@ __all__ = ["Composition", "GroupEffect", "StepEffect", "composition", "step_effe
 JOINT = " × "
 _MISSING = "(missing)"
 MAX_CELLS = 1000
+#: The category an audit's statistics give missing sensitive values.
+_UNKNOWN = UNKNOWN_CATEGORY
+
+
+def _value_order(item: tuple[str | None, Any]) -> tuple[bool, str]:
+    """Sort key of a (value, …) pair: values in order, missing (None) last."""
+    return (item[0] is None, item[0] or "")
+
+
+def _cell_order(item: tuple[tuple[str | None, ...], Any]) -> list[tuple[bool, str]]:
+    """Sort key of a (cell, …) pair: as :func:`composition` orders cells."""
+    return [(v is None, v or "") for v in item[0]]
 
 
 @dataclass(frozen=True)
@@ -34,7 +50,9 @@ class Composition:
     """Rows per group of each sensitive feature present in a dataset.
 
     ``counts[feature][value]``; a ``None`` value stands for rows where the feature is missing.
-    ``cells`` holds the intersectional counts when two or more features are present.
+    ``cells`` holds the intersectional counts when two or more features are present;
+    ``cells_truncated`` says that some cells could not be counted and are left out of it
+    (see :meth:`from_statistics`).
     """
 
     rows: int
@@ -42,6 +60,107 @@ class Composition:
     absent: tuple[str, ...]
     counts: Mapping[str, Mapping[str | None, int]]
     cells: Mapping[tuple[str | None, ...], int]
+    cells_truncated: bool = False
+
+    @classmethod
+    def from_statistics(
+        cls, statistics: CellStatistics, sensitive_features: Sequence[str] | None = None
+    ) -> Composition | None:
+        """The composition of the rows an audit counted, from its cell statistics alone.
+
+        For inputs counted out of core, whose rows are never in memory: the same composition
+        :func:`composition` gives for the same rows, with one difference in labels (below).
+
+        The statistics name a missing sensitive value with the category ``"unknown"``, which
+        also holds rows whose value *is* the text ``"unknown"``. The two are told apart by
+        each cell's missing count of the feature's own column (``missing_count``): in a cell
+        of ``n`` rows whose feature is ``"unknown"`` and of which ``m`` are missing, ``m``
+        rows are missing (``None`` here, ``"missing": true`` in the facet) and ``n − m`` hold
+        ``"unknown"``. Rows per group are therefore exact. An intersectional cell is exact
+        too, unless two or more of its features mix missing and ``"unknown"`` rows: how the
+        two splits combine is not in the statistics, so such a cell is left out of ``cells``
+        and ``cells_truncated`` is set (the facet's ``cellsTruncated``). It never happens
+        when no value is the text ``"unknown"``.
+
+        Labels are the audit's categories: text with surrounding spaces stripped (values that
+        differ only in spaces are one group) and whole floats without ``.0``. For text
+        without surrounding spaces and for integers they are the values themselves, as
+        :func:`composition` labels them.
+
+        Parameters
+        ----------
+        statistics : audit.CellStatistics
+            The counted cells; ``missing_columns`` must include each feature counted.
+        sensitive_features : sequence of str, optional
+            The features to report, in order (default: the statistics' own). One that is
+            not a column of the data is reported as absent; one that is a column but was not
+            counted (not a sensitive feature of the audit) cannot be counted here and is
+            left out.
+
+        Returns
+        -------
+        Composition or None
+            None when no feature asked for was counted.
+
+        Raises
+        ------
+        ValueError
+            A feature has an ``"unknown"`` category but its column's missing values were not
+            counted.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from audit import count_statistics, prepare_data
+        >>> frame = pd.DataFrame({"sex": ["F", "M", None, "unknown", "F"], "y": [1, 0, 1, 0, 1]})
+        >>> stats = count_statistics(
+        ...     prepare_data(frame, y_true="y", y_pred="y", sensitive_features=["sex"])
+        ... )
+        >>> stats.categories, stats.cell_count.tolist()
+        ((('F', 'M', 'unknown'),), [2, 1, 2])
+        >>> dict(Composition.from_statistics(stats).counts["sex"])
+        {'F': 2, 'M': 1, 'unknown': 1, None: 1}
+        >>> Composition.from_statistics(stats) == composition(frame, ["sex"])
+        True
+        """
+        features = tuple(statistics.features)
+        wanted = features if sensitive_features is None else tuple(sensitive_features)
+        present = tuple(f for f in wanted if f in features)
+        absent = tuple(
+            f for f in wanted if f not in features and f not in statistics.missing_columns
+        )
+        if not present:
+            return None
+        where = [features.index(f) for f in present]
+        column = {c: j for j, c in enumerate(statistics.missing_columns)}
+        sizes = np.asarray(statistics.cell_count, dtype=np.int64)
+        n_cells = sizes.shape[0]
+        missing = np.zeros((n_cells, len(present)), dtype=np.int64)
+        for k, i in enumerate(where):
+            if present[k] in column:
+                missing[:, k] = statistics.missing_count[:, column[present[k]]]
+            elif _UNKNOWN in statistics.categories[i]:
+                raise ValueError(
+                    f"Cannot tell missing values of '{present[k]}' from the category "
+                    f"'{_UNKNOWN}': the statistics do not count that column's missing values "
+                    f"(missing_columns: {list(statistics.missing_columns)})."
+                )
+        labels = [
+            [statistics.categories[i][int(code)] for code in statistics.cells[:, i]] for i in where
+        ]
+        counts: dict[str, dict[str | None, int]] = {}
+        for k, feature in enumerate(present):
+            merged: dict[str | None, int] = {}
+            for label, n, m in zip(labels[k], sizes.tolist(), missing[:, k].tolist(), strict=True):
+                for value, count in ((label, n - m), (None, m)):
+                    if count:
+                        merged[value] = merged.get(value, 0) + count
+            counts[feature] = dict(sorted(merged.items(), key=_value_order))
+        cells: dict[tuple[str | None, ...], int] = {}
+        truncated = False
+        if len(present) > 1:
+            cells, truncated = _split_cells(labels, sizes.tolist(), missing.tolist())
+        return cls(int(sizes.sum()), present, absent, counts, cells, truncated)
 
     def to_facet(self) -> GroupCompositionDatasetFacet:
         """The ``fairtrail_groupComposition`` facet of this composition."""
@@ -66,7 +185,7 @@ class Composition:
             groups=plain(groups),
             absentFeatures=list(self.absent) or None,
             cells=cells or None,
-            cellsTruncated=(len(self.cells) > MAX_CELLS) or None,
+            cellsTruncated=(len(self.cells) > MAX_CELLS or self.cells_truncated) or None,
         )
 
     def joint_counts(self) -> dict[str, int]:
@@ -75,6 +194,36 @@ class Composition:
             JOINT.join(_MISSING if v is None else v for v in key): n
             for key, n in self.cells.items()
         }
+
+
+def _split_cells(
+    labels: Sequence[Sequence[str]], sizes: Sequence[int], missing: Sequence[Sequence[int]]
+) -> tuple[dict[tuple[str | None, ...], int], bool]:
+    """Cells with missing values apart from ``"unknown"``; whether some could not be split.
+
+    ``labels[k][c]`` is feature ``k``'s category in cell ``c``, ``sizes[c]`` the cell's rows
+    and ``missing[c][k]`` how many of them miss feature ``k``. A cell where one feature mixes
+    missing and present rows splits in two; where two or more do, the joint split is not
+    known and the cell is left out.
+    """
+    cells: dict[tuple[str | None, ...], int] = {}
+    truncated = False
+    n_features = len(labels)
+    for c, (n, m) in enumerate(zip(sizes, missing, strict=True)):
+        key: list[str | None] = [None if m[k] == n else labels[k][c] for k in range(n_features)]
+        mixed = [k for k in range(n_features) if 0 < m[k] < n]
+        if len(mixed) > 1:
+            truncated = True
+            continue
+        parts = [(key, n)]
+        if mixed:
+            (k,) = mixed
+            parts = [(key, n - m[k]), ([*key[:k], None, *key[k + 1 :]], m[k])]
+        for part, count in parts:
+            if count:
+                cell = tuple(part)
+                cells[cell] = cells.get(cell, 0) + count
+    return dict(sorted(cells.items(), key=_cell_order)), truncated
 
 
 def _label(value: Any) -> str | None:
@@ -123,7 +272,7 @@ def composition(frame: pd.DataFrame, sensitive_features: Sequence[str]) -> Compo
         for label, n in zip(labels, np.bincount(codes, minlength=len(labels)), strict=True):
             if n:
                 merged[label] = merged.get(label, 0) + int(n)
-        counts[feature] = dict(sorted(merged.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
+        counts[feature] = dict(sorted(merged.items(), key=_value_order))
     cells: dict[tuple[str | None, ...], int] = {}
     if len(present) > 1:
         shape = tuple(len(labels) for _, labels in coded)

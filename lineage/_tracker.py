@@ -25,6 +25,10 @@ and a ``licence`` tag; written files get ``lifecycleStateChange`` (CREATE or OVE
 Files follow OpenLineage's naming: namespace ``file``, name the absolute path. Events go to
 the transport given (default: a JSON Lines file); fairtrail reads no OpenLineage
 configuration files or environment variables.
+
+Input files counted out of core (DuckDB, Spark) are recorded by :meth:`TrackedRun.input_files`
+without reading their rows: the same facets, from what the engine counted, with a file-list
+digest in place of the file's sha256 for large files and folders of parts.
 """
 
 from __future__ import annotations
@@ -33,15 +37,17 @@ import contextlib
 import hashlib
 import os
 import pickle  # noqa: TID251 - dumps only, to digest a model; nothing is ever loaded
+import re
 import traceback
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from openlineage.client import event_v2
 from openlineage.client.facet_v2 import (
@@ -63,10 +69,12 @@ from openlineage.client.facet_v2 import (
 from openlineage.client.transport.transport import Transport
 from openlineage.client.uuid import generate_new_uuid
 
-from lineage._digest import file_sha256, row_digest
+from lineage._digest import FILE_LIST_ALGORITHM, file_list_digest, file_sha256, row_digest
 from lineage._facets import (
     ContentDigestDatasetFacet,
     column_lineage_facet,
+    columns_schema_facet,
+    counts_quality_facet,
     quality_facet,
     schema_facet,
 )
@@ -74,7 +82,10 @@ from lineage._groups import Composition, StepEffect, composition, step_effect
 from lineage._transport import JsonlFileTransport
 from lineage._validate import LineageError
 
-__all__ = ["PRODUCER", "DatasetRef", "TrackedRun", "Tracker"]
+if TYPE_CHECKING:
+    from audit._engines import Counted, InputFiles
+
+__all__ = ["MAX_FILE_SHA256_BYTES", "PRODUCER", "DatasetRef", "TrackedRun", "Tracker"]
 
 
 def _version(name: str) -> str:
@@ -88,6 +99,26 @@ FAIRTRAIL_VERSION = _version("fairtrail")
 #: The ``producer`` of every event and facet: the fairtrail release.
 PRODUCER = f"https://pypi.org/project/fairtrail/{FAIRTRAIL_VERSION}/"
 FILE_NAMESPACE = "file"
+#: An input counted out of core that is one file up to this size (2 GiB) is digested whole
+#: (``fileSha256``); a larger file, or several, get the file-list digest instead.
+MAX_FILE_SHA256_BYTES = 2 << 30
+#: The package whose version is an engine's (``processing_engine`` run facet).
+_ENGINE_PACKAGES = {"duckdb": "duckdb", "spark": "pyspark"}
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _spec_name(spec: str) -> str:
+    """The dataset name of files given as ``spec``: the file or folder, or the glob, resolved.
+
+    A glob keeps its pattern; the folders before its first wildcard are resolved.
+    """
+    path = Path(spec)
+    if path.exists() or not _GLOB.search(spec):
+        return str(path.resolve())
+    parts = PurePath(spec).parts
+    first = next(i for i, part in enumerate(parts) if _GLOB.search(part))
+    head = Path(*parts[:first]) if first else Path()
+    return str(head.resolve().joinpath(*parts[first:]))
 
 
 def _now() -> str:
@@ -421,6 +452,145 @@ class TrackedRun:
         self.tracker._remember(frame, ref)
         self.inputs.append(ref)
         return frame
+
+    def input_files(
+        self,
+        inputs: InputFiles,
+        counted: Counted,
+        *,
+        owner: str | Sequence[str] | None = None,
+        source: str | None = None,
+        source_uri: str | None = None,
+        licence: str | None = None,
+        description: str | None = None,
+    ) -> DatasetRef:
+        """Record files an engine counted out of core as one input dataset, without reading rows.
+
+        The dataset is named by OpenLineage's file convention: namespace ``file``, name the
+        resolved ``inputs.spec`` (the file, the folder, or the glob pattern with the folders
+        before its first wildcard resolved). One file read in memory by :meth:`input` gets
+        the same name, so the graph connects the two.
+
+        Its facets come from the files' metadata (and one small file's bytes) and from
+        ``counted``; no row is read:
+
+        - ``fairtrail_contentDigest``: for one file of at most
+          :data:`MAX_FILE_SHA256_BYTES` (2 GiB), ``fileSha256`` and ``bytes``, as for a file
+          read in memory. For a larger file or several files, reading every byte would cost
+          as much as the audit: ``fileListSha256`` (algorithm ``fairtrail-filelist-v1``, see
+          :func:`~lineage.file_list_digest`), ``files`` (their number) and ``bytes`` (their
+          total). The file-list digest covers each file's path relative to their common
+          folder, size and modification time (ns) in ``inputs.files`` order and, for
+          Parquet, its footer (row count, row groups, schema, writer, and the sha256 of the
+          footer with every row group's column-chunk statistics). It proves which files of
+          which sizes, times and Parquet layouts were read, **not their bytes**: an edit
+          that keeps the size and the modification time (and, for Parquet, the footer) is
+          not detected. No row digest (it needs the rows). ``version`` is the file's sha256
+          or the file-list digest.
+        - ``schema``: every column of the input in order (the engine's), with its Arrow type
+          from the first file when Parquet; a CSV's columns are named without types (the
+          engine's types are not in ``counted``).
+        - ``dataQualityMetrics``: ``rowCount``, ``bytes``, and per column ``nullCount`` and
+          ``count`` (non-missing values), from the engine's missing counts.
+        - ``fairtrail_groupComposition``: rows per group of the tracker's sensitive features
+          and per intersectional cell, from the counted cells
+          (:meth:`Composition.from_statistics`: missing values are told apart from a value
+          ``"unknown"``; labels are the audit's categories).
+        - ``ownership``, ``dataSource``, ``documentation`` and a ``licence`` tag, when given.
+
+        The run's ``processing_engine`` facet (on the events after START) names the engine
+        that counted (``duckdb`` or ``spark``) and its package's version.
+
+        Parameters
+        ----------
+        inputs : audit._engines.InputFiles
+            The files, in the order their rows were counted.
+        counted : audit._engines.Counted
+            What the engine counted from them.
+        owner, source, source_uri, licence, description
+            As for :meth:`read_csv`.
+
+        Returns
+        -------
+        DatasetRef
+            The dataset as recorded (also appended to :attr:`inputs`).
+
+        Raises
+        ------
+        LineageError
+            A Parquet file's footer cannot be read.
+
+        Examples
+        --------
+        >>> import pandas as pd, tempfile, pathlib
+        >>> from audit import count_statistics, prepare_data
+        >>> from audit._engines import Counted, find_files
+        >>> from lineage import RecordingTransport
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> frame = pd.DataFrame({"sex": ["F", "M", None, "F"], "y": ["1", "0", "1", "0"]})
+        >>> for i in (0, 1):
+        ...     frame.iloc[2 * i : 2 * i + 2].to_parquet(folder / f"part-{i}.parquet")
+        >>> stats = count_statistics(prepare_data(frame, y_true="y", y_pred="y",
+        ...                                       sensitive_features=["sex"], pos_label="1"))
+        >>> counted = Counted(stats, "1", ("0", "1"), {"sex": 1}, 4, "duckdb")
+        >>> recorder = RecordingTransport()
+        >>> with Tracker("demo", recorder, sensitive_features=["sex"]).run("audit") as run:
+        ...     ref = run.input_files(find_files(folder), counted)
+        >>> ref.name == str(folder.resolve()), ref.facets["fairtrail_contentDigest"].files
+        (True, 2)
+        >>> [(g["value"] if "value" in g else None, g["count"])
+        ...  for g in ref.facets["fairtrail_groupComposition"].groups]
+        [('F', 2), ('M', 1), (None, 1)]
+        >>> recorder.events[-1]["run"]["facets"]["processing_engine"]["name"]
+        'duckdb'
+        """
+        import pyarrow.parquet as pq
+
+        meta = _Meta(owner, source, source_uri, licence, description)
+        files = tuple(Path(p) for p in inputs.files)
+        parquet = inputs.format == "parquet"
+        total = sum(p.stat().st_size for p in files)
+        digest = ContentDigestDatasetFacet(bytes=total)
+        if len(files) == 1 and total <= MAX_FILE_SHA256_BYTES:
+            digest.fileSha256 = version = file_sha256(files[0])
+        else:
+            digest.fileListSha256 = version = file_list_digest(files, parquet=parquet)
+            digest.fileListAlgorithm = FILE_LIST_ALGORITHM
+            digest.files = len(files)
+        statistics = counted.statistics
+        columns = tuple(statistics.missing_columns)
+        types: dict[str, str] = {}
+        if parquet:
+            try:
+                types = {f.name: str(f.type) for f in pq.read_schema(files[0])}
+            except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+                raise LineageError(
+                    f"Cannot read the Parquet schema of '{files[0]}': {exc}"
+                ) from None
+        nulls = np.asarray(statistics.missing_count, dtype=np.int64).sum(axis=0)
+        facets: dict[str, BaseFacet] = {
+            "schema": columns_schema_facet([(c, types.get(c)) for c in columns]),
+            "dataQualityMetrics": counts_quality_facet(
+                counted.n_rows, dict(zip(columns, nulls.tolist(), strict=True)), size=total
+            ),
+        }
+        comp = Composition.from_statistics(statistics, self.tracker.sensitive_features)
+        if comp is not None:
+            facets["fairtrail_groupComposition"] = comp.to_facet()
+        facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(
+            datasetVersion=version
+        )
+        facets["fairtrail_contentDigest"] = digest
+        facets.update(meta.facets())
+        ref = DatasetRef(FILE_NAMESPACE, _spec_name(inputs.spec), version, facets, comp, columns)
+        self.inputs.append(ref)
+        engine = counted.engine
+        self.run_facets["processing_engine"] = processing_engine_run.ProcessingEngineRunFacet(
+            version=_version(_ENGINE_PACKAGES.get(engine, engine)),
+            name=engine,
+            openlineageAdapterVersion=_version("openlineage-python"),
+        )
+        return ref
 
     def _input_file(
         self, frame: pd.DataFrame, path: Path, meta: _Meta, data: bytes | None = None

@@ -68,7 +68,12 @@ def provenance_section(events: Sequence[Any] | None, source: Mapping[str, Any]) 
                 "name": d.name,
                 "rows": f"{d.row_count:,}" if d.row_count is not None else "—",
                 "version": _short(d.versions[-1].version if d.versions else None),
-                "file_sha256": _short(digest.get("fileSha256") or digest.get("objectSha256")),
+                "file_sha256": _short(
+                    digest.get("fileSha256")
+                    or digest.get("fileListSha256")
+                    or digest.get("objectSha256")
+                ),
+                "digest_of": "files" if digest.get("fileListSha256") else "file",
                 "row_digest": _short(digest.get("rowDigest")),
                 "owners": ", ".join(d.owners) or "not recorded",
                 "origin": " · ".join(

@@ -50,6 +50,7 @@ def test_wheel_holds_packages_data_and_entry_point(wheel: Path) -> None:
                 "StepEffectRunFacet",
             )
         ),
+        "lineage/spec/facets/1-1-0/ContentDigestDatasetFacet.json",  # the file-list digest
         "reports/__init__.py",
         "reports/templates/report.html.j2",
         "reports/assets/report.css",

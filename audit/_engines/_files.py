@@ -1,0 +1,174 @@
+"""The input files of an out-of-core audit: one file, a folder of parts, or a glob.
+
+Also where a row is, in words, for error messages: the files are streamed in order with
+pyarrow until the first row that fails a check (only when the scan found such a row).
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from audit._exceptions import DataValidationError
+from audit._io import _csv_error, _csv_header, infer_format
+
+__all__ = ["InputFiles", "find_files"]
+
+_GLOB = re.compile(r"[*?\[]")
+#: The strings pyarrow's CSV reader (the in-memory path) reads as missing.
+CSV_NULLS: tuple[str, ...] = tuple(pacsv.ConvertOptions().null_values)
+
+
+@dataclass(frozen=True)
+class InputFiles:
+    """The files of one predictions input, in the order their rows are counted."""
+
+    spec: str
+    files: tuple[Path, ...]
+    format: str
+
+    @property
+    def size(self) -> int:
+        """Total bytes."""
+        return sum(p.stat().st_size for p in self.files)
+
+    def csv_header(self) -> list[str]:
+        """The header of the first CSV file (every file must have the same)."""
+        return _csv_header(self.files[0])
+
+    def csv_convert(self, number_columns: Mapping[str, str]) -> pacsv.ConvertOptions:
+        """How the in-memory path converts CSV columns (numbers as float64, the rest text).
+
+        ``number_columns`` maps each number column to its role (``y_score``...).
+        """
+        names = self.csv_header()
+        types = {n: pa.string() for n in names}
+        types.update({c: pa.float64() for c in number_columns})
+        return pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
+
+    def _csv_batches(
+        self, path: Path, number_columns: Mapping[str, str]
+    ) -> Iterator[pa.RecordBatch]:
+        """The batches of one CSV file as the in-memory path converts it; its errors."""
+        try:
+            reader = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=False),
+                convert_options=self.csv_convert(number_columns),
+            )
+            yield from reader
+        except pa.ArrowInvalid as exc:
+            raise _csv_error(path, exc, self.csv_header(), number_columns) from None
+
+    def batches(
+        self, column: str, number_columns: Mapping[str, str]
+    ) -> Iterator[tuple[Path, int, pd.Series]]:
+        """``(file, position of the batch's first row, values)`` of one column, streamed."""
+        for path in self.files:
+            start = 0
+            if self.format == "parquet":
+                for batch in pq.ParquetFile(path).iter_batches(columns=[column]):
+                    yield path, start, batch.column(0).to_pandas()
+                    start += batch.num_rows
+                continue
+            for batch in self._csv_batches(path, number_columns):
+                values = batch.column(batch.schema.get_field_index(column)).to_pandas()
+                yield path, start, values
+                start += batch.num_rows
+
+    def first_row(
+        self,
+        column: str,
+        check: Callable[[pd.Series], npt.NDArray[np.bool_]],
+        number_columns: Mapping[str, str],
+    ) -> str:
+        """Where the first row whose ``column`` fails ``check`` is: ``line 7 of x.csv``."""
+        for path, start, values in self.batches(column, number_columns):
+            hits = np.flatnonzero(check(values))
+            if hits.size:
+                i = start + int(hits[0])
+                return (
+                    f"line {i + 2} of {path.name}"
+                    if self.format == "csv"
+                    else (f"row {i} of {path.name}")
+                )
+        return "a row"  # the engine counted one, the stream found none: say no more
+
+    def csv_problem(self, number_columns: Mapping[str, str]) -> None:
+        """Raise the in-memory path's error for a malformed CSV row, if there is one."""
+        if self.format != "csv":
+            return
+        for path in self.files:
+            for _ in self._csv_batches(path, number_columns):
+                pass
+
+
+def find_files(spec: str | Path, file_format: str | None = None) -> InputFiles:
+    r"""The files of ``spec``, sorted by path.
+
+    ``spec`` is a file, a folder (every file of the format in it, recursively) or a glob.
+
+    Raises
+    ------
+    DataValidationError
+        Nothing matches, or the format cannot be told.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("part-1.csv", "part-0.csv"):
+    ...     _ = (folder / name).write_text("y,p\\n1,0\\n")
+    >>> [p.name for p in find_files(folder, "csv").files]
+    ['part-0.csv', 'part-1.csv']
+    """
+    text = str(spec)
+    path = Path(text)
+    if path.is_dir():
+        if file_format is None:
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
+            )
+            kinds = {infer_format(p) for p in found if _known(p)}
+            if len(kinds) != 1:
+                raise DataValidationError(
+                    f"Cannot tell the format of the files in '{path}': found "
+                    f"{sorted(kinds) or 'no .csv or .parquet files'}; set format in [data]."
+                )
+            file_format = kinds.pop()
+        files = [
+            p
+            for p in sorted(path.rglob("*"))
+            if p.is_file()
+            and not p.name.startswith((".", "_"))
+            and _known(p)
+            and infer_format(p) == file_format
+        ]
+    elif _GLOB.search(text):
+        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+    else:
+        if not path.is_file():
+            raise DataValidationError(f"Data file '{path}' does not exist.")
+        files = [path]
+    if not files:
+        raise DataValidationError(f"No data files match '{text}'.")
+    fmt = infer_format(files[0], file_format)
+    return InputFiles(text, tuple(files), fmt)
+
+
+def _known(path: Path) -> bool:
+    try:
+        infer_format(path)
+    except DataValidationError:
+        return False
+    return True

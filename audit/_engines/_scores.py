@@ -1,0 +1,205 @@
+"""The score histogram from the engine's aggregates, and the exact median.
+
+Exact bins (one per distinct score) or equal-width ones, as the in-memory engine chooses; with
+equal-width bins a last query fetches the scores of the median's bin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+from audit._engines._base import Dialect, Roles, SqlSource, groups_sql, literal, numbers, sum_by
+from audit._engines._keys import KeyColumn, KeySpace
+from audit._statistics import ScoreHistogram, score_bins
+
+__all__ = ["Located", "bin_sql", "histogram"]
+
+
+def bin_sql(d: Dialect, score: str, binning: Any) -> str:
+    """The equal-width bin of the score, with the in-memory engine's arithmetic."""
+    s = d.q(score)
+    n_bins = binning.ece_bin.size
+    return (
+        f"LEAST(CAST(FLOOR(({s} - {literal(binning.lo)}) / {literal(binning.width)} * "
+        f"{n_bins}) AS BIGINT), {n_bins - 1})"
+    )
+
+
+@dataclass(frozen=True)
+class Located:
+    """Finds the cell of raw rows fetched from the engine (the median query's)."""
+
+    features: Sequence[KeyColumn]
+    categories: Sequence[tuple[str, ...]]
+    observed: npt.NDArray[np.int64]
+
+    def cells(self, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+        """The dense cell of each row of ``frame`` (columns ``k0 …``, raw values)."""
+        key = np.zeros(len(frame), dtype=np.int64)
+        for i, (c, cats) in enumerate(zip(self.features, self.categories, strict=True)):
+            index = pd.Index(list(c.values), dtype=object)
+            raw = pd.Index(frame[f"k{i}"].astype(object))
+            position = index.get_indexer(raw)
+            position = np.where(position >= 0, position, len(c.values))  # missing
+            key = key * len(cats) + c.meaning[position]
+        out: npt.NDArray[np.int64] = np.searchsorted(self.observed, key).astype(np.int64)
+        return out
+
+
+def histogram(
+    src: SqlSource,
+    roles: Roles,
+    groups: pa.Table,
+    equal: Any,
+    bins: npt.NDArray[np.int64],
+    cell: npt.NDArray[np.int64],
+    y_true: npt.NDArray[np.int64],
+    n_cells: int,
+    located: Located,
+    columns: Sequence[tuple[str, str]],
+    space: KeySpace,
+    on_step: Callable[[str], None],
+) -> ScoreHistogram:
+    probability = roles.score_type == "probability"
+    n = numbers(groups, "n")
+    weighted = roles.sample_weight is not None
+    w = numbers(groups, "w") if weighted else n
+    s1, s2 = numbers(groups, "s1"), numbers(groups, "s2")
+    n_bins = equal.ece_bin.size
+    lowest = np.full(n_bins, np.inf)
+    np.minimum.at(lowest, bins, numbers(groups, "smin"))
+    highest = np.full(n_bins, -np.inf)
+    np.maximum.at(highest, bins, numbers(groups, "smax"))
+    used = np.isfinite(lowest)
+    single = lowest[used] == highest[used]
+    distinct_at_least = int(used.sum() + (~single).sum())
+    if single.all() and used.sum() <= roles.score_bins:
+        # One value per bin: the values are the bins; the in-memory engine bins them exactly.
+        values = lowest[used]
+        binning = score_bins(values, roles.score_bins, probability)
+        position = np.cumsum(used) - 1  # bin → index among the used bins
+        bin_index = position[bins]
+        score_value = values[bin_index]
+    elif distinct_at_least > roles.score_bins:
+        binning, bin_index, score_value = equal, bins, None
+    else:
+        # Few values, some sharing a bin: count by the value itself (a rare, second scan).
+        on_step("groups: by score value (few distinct scores)")
+        keys = KeySpace(space.columns, 1)
+        s = src.dialect.q(roles.y_score or "")
+        groups = src.query(
+            groups_sql(src.dialect, roles, columns, keys.key_sql(src.dialect, "0"),
+                        [f"{s} AS sv"]),
+            "groups by value",
+        )  # fmt: skip
+        meanings, _, _ = keys.decode(numbers(groups, "k").astype(np.int64))
+        cell = np.searchsorted(
+            located.observed,
+            _cell_key(meanings[: len(located.features)], located.categories),
+        ).astype(np.int64)
+        y_true = meanings[-2]
+        n = numbers(groups, "n")
+        w = numbers(groups, "w") if weighted else n
+        s1, s2 = numbers(groups, "s1"), numbers(groups, "s2")
+        score_value = numbers(groups, "sv")
+        binning = score_bins(np.unique(score_value), roles.score_bins, probability)
+        bin_index = binning.index(score_value).astype(np.int64)
+    size = n_cells * 2 * binning.ece_bin.size
+    key = (cell * 2 + y_true) * binning.ece_bin.size + bin_index
+    count = sum_by(key, n, size).round().astype(np.int64)
+    weight = sum_by(key, w, size) if weighted else count.astype(np.float64)
+    score_sum = sum_by(key, s1, size)
+    score_sumsq = sum_by(key, s2, size)
+    # The median of every score, exactly (np.median's definition), and the rows above it.
+    total = int(n.sum())
+    middle = [(total - 1) // 2, total // 2]
+    if score_value is not None:
+        order = np.argsort(score_value, kind="stable")
+        ends = np.cumsum(n[order])
+        picked = [score_value[order][np.searchsorted(ends, k, side="right")] for k in middle]
+        median = float(np.mean(picked)) if picked[0] != picked[1] else float(picked[0])
+        above = score_value > median
+        above_count = sum_by(cell[above], n[above], n_cells)
+        above_weight = sum_by(cell[above], w[above], n_cells)
+    else:
+        on_step("median: the scores of the median's histogram bin")
+        median, above_count, above_weight = _binned_median(
+            src, roles, binning, bin_index, n, w, cell, n_cells, middle, located
+        )
+    above_n: npt.NDArray[np.int64] = np.asarray(above_count).round().astype(np.int64)
+    if not weighted:
+        above_weight = above_n.astype(np.float64)
+    shape = (n_cells, 2, binning.ece_bin.size)
+    return ScoreHistogram(
+        edges=binning.edges,
+        exact=binning.exact,
+        count=count.reshape(shape),
+        weight=np.asarray(weight, dtype=np.float64).reshape(shape),
+        score_sum=score_sum.reshape(shape),
+        score_sumsq=score_sumsq.reshape(shape),
+        ece_bin=binning.ece_bin,
+        median=median,
+        above_median_count=above_n,
+        above_median_weight=np.asarray(above_weight, dtype=np.float64),
+    )
+
+
+def _cell_key(
+    codes: Sequence[npt.NDArray[np.int64]], categories: Sequence[tuple[str, ...]]
+) -> npt.NDArray[np.int64]:
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, cats in zip(codes, categories, strict=True):
+        key = key * len(cats) + c
+    return key
+
+
+def _binned_median(
+    src: SqlSource,
+    roles: Roles,
+    binning: Any,
+    bin_index: npt.NDArray[np.int64],
+    n: npt.NDArray[np.float64],
+    w: npt.NDArray[np.float64],
+    cell: npt.NDArray[np.int64],
+    n_cells: int,
+    middle: list[int],
+    located: Located,
+) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The exact median from the scores of the bins holding the middle rows (a third query)."""
+    n_bins = binning.ece_bin.size
+    per_bin = sum_by(bin_index, n, n_bins).round().astype(np.int64)
+    ends = np.cumsum(per_bin)
+    bins = sorted({int(np.searchsorted(ends, k, side="right")) for k in middle})
+    before = int(ends[bins[0] - 1]) if bins[0] > 0 else 0
+    q = src.dialect.q
+    s = q(roles.y_score or "")
+    expr = bin_sql(src.dialect, roles.y_score or "", binning)
+    features = ", ".join(f"{q(f)} AS k{i}" for i, f in enumerate(roles.sensitive_features))
+    weight = f", {q(roles.sample_weight)} AS w" if roles.sample_weight else ""
+    rows = src.query(
+        f"SELECT {s} AS s, {features}{weight} FROM {{src}} WHERE {expr} IN "
+        f"({', '.join(map(str, bins))})",
+        "median",
+    ).to_pandas()
+    values = np.sort(rows["s"].to_numpy(np.float64))
+    picked = [values[k - before] for k in middle]
+    median = float(np.mean(picked)) if picked[0] != picked[1] else float(picked[0])
+    # Bins above the last median bin are wholly above the median; within the fetched bins,
+    # count the rows above it by cell.
+    high = bin_index > bins[-1]
+    above_count = sum_by(cell[high], n[high], n_cells)
+    above_weight = sum_by(cell[high], w[high], n_cells)
+    hit = rows[rows["s"] > median]
+    if len(hit):
+        fetched = located.cells(hit)
+        above_count += np.bincount(fetched, minlength=n_cells)
+        hit_w = hit["w"].to_numpy(np.float64) if roles.sample_weight else np.ones(len(hit))
+        above_weight += sum_by(fetched, hit_w, n_cells)
+    return median, above_count, above_weight

@@ -1,0 +1,343 @@
+"""The Spark engine counts what the in-memory engine counts, and refuses what it refuses.
+
+One local Spark session serves the module (it takes about 10 s to start, and its first query
+another 10 s to warm up); each later count takes about a second.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pytest
+from _engines import (
+    assert_same_result,
+    assert_same_statistics,
+    audit_file,
+    memory_statistics,
+    predictions_frame,
+)
+
+from audit import DataValidationError, count_statistics, prepare_data
+from audit._engines import Roles, count_files, find_files
+from audit._statistics import CellStatistics
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+# `make check` installs both (pyspark with the dev extra, Java by scripts/install_system_packages):
+# their absence is a broken set-up, not a reason to skip.
+try:
+    import pyspark
+except ImportError:
+    pytest.fail("the Spark engine's tests need pyspark: pip install '.[dev]'", pytrace=False)
+if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+    pytest.fail(
+        "the Spark engine's tests need Java 17 or later: scripts/install_system_packages "
+        "installs it (apt-get install openjdk-17-jre-headless)",
+        pytrace=False,
+    )
+
+pytestmark = [pytest.mark.slow]
+if int(pyspark.__version__.split(".")[0]) < 4:
+    # PySpark 3.5's Py4J (0.10.9.7) leaves its sockets to the garbage collector.
+    pytestmark += [
+        pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning"),
+        pytest.mark.filterwarnings(
+            "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+        ),
+    ]
+
+ROLES = Roles(
+    y_true="label",
+    y_pred="pred",
+    sensitive_features=("sex", "race"),
+    y_score="score",
+    sample_weight="weight",
+    pos_label=">50K",
+)
+DATA = {
+    "y_true": "label",
+    "y_pred": "pred",
+    "y_score": "score",
+    "sample_weight": "weight",
+    "pos_label": ">50K",
+    "sensitive_features": ["sex", "race"],
+}
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    from audit._engines._spark import spark_session
+
+    session = spark_session()
+    yield session
+    session.stop()
+
+
+def write(frame: pd.DataFrame, path: Path) -> Path:
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+def to_spark(spark: SparkSession, frame: pd.DataFrame) -> DataFrame:
+    """``frame`` (text and float columns) as a Spark DataFrame, built from rows: no pandas
+    conversion, so any PySpark; missing values become NULL."""
+    schema = ", ".join(f"`{c}` {'double' if frame[c].dtype.kind == 'f' else 'string'}"
+                       for c in frame)  # fmt: skip
+    rows = frame.astype(object).where(frame.notna(), None)
+    return spark.createDataFrame(list(rows.itertuples(index=False, name=None)), schema)
+
+
+def spark_statistics(path: Path | str, roles: Roles = ROLES) -> CellStatistics:
+    return count_files(find_files(path), roles, "spark").statistics
+
+
+def test_the_dialect_has_no_isinf_and_quotes_with_backquotes() -> None:
+    from audit._engines._spark import SPARK
+
+    assert SPARK.inf("`s`") == "(`s` = double('inf') OR `s` = double('-inf'))"
+    assert SPARK.q("a`b") == "`a``b`"
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+@pytest.mark.parametrize(
+    ("decimals", "score_bins"),
+    [(2, 10_000), (6, 20)],  # exact bins (101 values); equal-width bins and the median query
+)
+def test_statistics_equal_the_in_memory_engines(
+    spark: SparkSession, tmp_path: Path, suffix: str, decimals: int, score_bins: int
+) -> None:
+    path = write(predictions_frame(2_000, score_decimals=decimals), tmp_path / f"p{suffix}")
+    roles = Roles(**{**ROLES.__dict__, "score_bins": score_bins})
+    steps: list[str] = []
+    got = count_files(find_files(path), roles, "spark", on_step=steps.append)
+    want = memory_statistics(path, roles)
+    assert_same_statistics(got.statistics, want)
+    assert want.scores is not None
+    assert want.scores.exact == (decimals == 2)  # both binnings are exercised
+    assert any(s.startswith("median") for s in steps) == (decimals == 6)
+    assert (got.n_rows, got.engine) == (2_000, "spark")
+    assert got.labels == ("<=50K", ">50K")
+    sex_missing = want.missing_count[:, want.missing_columns.index("sex")].sum()
+    assert got.unknown_counts == {"sex": sex_missing, "race": 0}
+    assert sex_missing > 0
+
+
+def test_unweighted_counts_and_a_whole_audit(spark: SparkSession, tmp_path: Path) -> None:
+    path = write(predictions_frame(3_000, score_decimals=4), tmp_path / "p.parquet")
+    roles = Roles(**{**ROLES.__dict__, "sample_weight": None, "score_bins": 50})
+    assert_same_statistics(spark_statistics(path, roles), memory_statistics(path, roles))
+    memory = audit_file(path, "memory", **DATA)
+    on_spark = audit_file(path, "spark", **DATA)
+    assert (memory.options.engine, on_spark.options.engine) == ("memory", "spark")
+    assert_same_result(on_spark, memory)
+
+
+def test_typed_parquet_columns_numeric_labels_and_float_groups(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(3)
+    n = 1_000
+    frame = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, n),  # int64 labels: 0/1 need no pos_label
+            "p": rng.integers(0, 2, n).astype(bool),  # bool predictions
+            "band": rng.choice([1.0, 2.0, 3.5, np.nan], n),  # a float feature with NaN
+            "score": rng.random(n).astype(np.float32),  # squared in float64, as in memory
+            "weight": rng.integers(1, 4, n),  # integer weights
+        }
+    )
+    path = write(frame, tmp_path / "typed.parquet")
+    roles = Roles(y_true="y", y_pred="p", sensitive_features=("band",), y_score="score",
+                  sample_weight="weight")  # fmt: skip
+    got = spark_statistics(path, roles)
+    assert_same_statistics(got, memory_statistics(path, roles))
+    assert got.categories == (("1", "2", "3.5", "unknown"),)
+
+
+def test_a_folder_of_parquet_parts_equals_the_whole_file(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    frame = predictions_frame(3_000, score_decimals=3)
+    whole = write(frame, tmp_path / "whole.parquet")
+    parts = tmp_path / "parts [2024]"  # a glob character in the path: Spark must not glob it
+    parts.mkdir()
+    for i, chunk in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        write(frame.iloc[chunk], parts / f"part-{i:05d}.parquet")
+    (parts / "_SUCCESS").write_text("")  # as Spark leaves it: not data
+    assert len(find_files(parts).files) == 3
+    assert_same_statistics(spark_statistics(parts), memory_statistics(whole, ROLES))
+
+
+def test_a_dataframe_and_a_table_equal_the_in_memory_engines(spark: SparkSession) -> None:
+    from audit._engines._spark import SparkSource, count_dataframe
+
+    frame = predictions_frame(2_000, score_decimals=2)
+    dataframe = to_spark(spark, frame)
+    prepared = prepare_data(
+        frame,
+        y_true="label",
+        y_pred="pred",
+        sensitive_features=["sex", "race"],
+        y_score="score",
+        sample_weight="weight",
+        pos_label=">50K",
+    )
+    want = count_statistics(prepared)
+    counted = count_dataframe(dataframe, ROLES)
+    assert_same_statistics(counted.statistics, want)
+    assert {"profile", "groups"} <= set(counted.queries)  # seconds per query
+    assert all(seconds > 0 for seconds in counted.queries.values())
+    assert counted.unknown_counts == {"sex": prepared.features[0].n_missing, "race": 0}
+
+    dataframe.createOrReplaceTempView("fairtrail_predictions")
+    try:
+        source = SparkSource(spark, "fairtrail_predictions", ROLES)
+        assert source.name == "fairtrail_predictions"
+        assert ("score", "DOUBLE") in source.columns()
+        assert ("sex", "STRING") in source.columns()
+    finally:
+        spark.catalog.dropTempView("fairtrail_predictions")
+    assert spark.catalog.listTables() == []  # the engine's own views are gone too
+
+
+def test_a_dataframes_errors_name_the_column_and_say_a_row(spark: SparkSession) -> None:
+    from audit._engines._spark import count_dataframe
+
+    frame = predictions_frame(50)
+    frame.loc[7, "weight"] = -2.0
+    dataframe = to_spark(spark, frame)
+    with pytest.raises(DataValidationError) as caught:
+        count_dataframe(dataframe, ROLES)
+    # A DataFrame's rows have no order: no line to point at.
+    assert str(caught.value) == (
+        "Column 'weight' (sample_weight) must be non-negative; found -2 at a row."
+    )
+    with pytest.raises(DataValidationError, match=r"Column 'proba' \(y_score\) is not in the data"):
+        count_dataframe(dataframe, Roles(**{**ROLES.__dict__, "y_score": "proba"}))
+    # Numbers written as text are not parsed (the in-memory engine parses them).
+    as_text = to_spark(spark, frame.assign(score=frame["score"].astype(str)))
+    with pytest.raises(DataValidationError) as caught:
+        count_dataframe(as_text, ROLES)
+    assert str(caught.value) == (
+        "Column 'score' (y_score) must hold numbers; engine 'spark' found type STRING (cast it "
+        "to double, or use engine = 'memory', which parses numbers written as text)."
+    )
+
+
+GOOD = ["<=50K,>50K,Female,A,0.2,1.0", ">50K,>50K,Male,B,0.7,2.0"] * 20
+NOT_A_NUMBER = "'bad.csv', line 12: column '{}' ({}) must hold numbers; found '{}'."
+NOT_FINITE = "found {} NaN/missing and {} infinite values (first at line 12 of bad.csv)."
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "message"),
+    [
+        ("<=50K,>50K,Male,A,abc,1.0", NOT_A_NUMBER.format("score", "y_score", "abc")),
+        # Spark's cast reads Java's syntax (0.5d, hex); pyarrow, and so fairtrail, does not.
+        ("<=50K,>50K,Male,A,0.5d,1.0", NOT_A_NUMBER.format("score", "y_score", "0.5d")),
+        ("<=50K,>50K,Male,A,0.5,1.0x", NOT_A_NUMBER.format("weight", "sample_weight", "1.0x")),
+        (
+            "<=50K,>50K,Male,A,nan,1.0",
+            "Column 'score' (y_score) must hold finite numbers; " + NOT_FINITE.format(1, 0),
+        ),
+        ("<=50K,>50K,Male,A,,1.0", NOT_FINITE.format(1, 0)),  # missing
+        ("<=50K,>50K,Male,A,-Infinity,1.0", NOT_FINITE.format(0, 1)),
+        ("<=50K,>50K,Male,A,0.5", "'bad.csv', line 12 is malformed: Expected 6 columns, got 5"),
+    ],
+)
+def test_bad_csv_rows_give_the_in_memory_engines_error(
+    spark: SparkSession, tmp_path: Path, bad_row: str, message: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    rows = [*GOOD[:10], bad_row, *GOOD[10:]]
+    path.write_text("label,pred,sex,race,score,weight\n" + "\n".join(rows) + "\n", "utf-8")
+    errors = []
+    for engine in ("memory", "spark"):
+        with pytest.raises(DataValidationError) as caught:
+            audit_file(path, engine, **DATA)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert message in errors[1]
+
+
+def test_bytes_that_are_not_utf8_give_the_in_memory_engines_error(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Spark decodes them as U+FFFD; pyarrow refuses them (far enough in for the header check
+    to pass)."""
+    path = tmp_path / "latin1.csv"
+    rows = [*GOOD * 200, "<=50K,>50K,Fem\xe9,A,0.2,1.0"]
+    path.write_bytes(("label,pred,sex,race,score,weight\n" + "\n".join(rows)).encode("latin-1"))
+    errors = []
+    for engine in ("memory", "spark"):
+        with pytest.raises(DataValidationError) as caught:
+            audit_file(path, engine, **DATA)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert "Row #8002: CSV conversion error to string: invalid UTF8 data" in errors[1]
+
+
+def test_csv_text_is_read_as_the_in_memory_engine_reads_it(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Null strings, blanks around numbers, doubled quotes, a quoted line break, U+FFFD."""
+    path = tmp_path / "odd.csv"
+    rows = [
+        *GOOD[:10],
+        "<=50K,>50K,NA,A, 0.5 ,1.0",  # 'NA' is missing; blanks around a number are allowed
+        '<=50K,>50K,"Ma""le",A,+.5,1e0',  # a doubled quote; a leading + and a bare point
+        '>50K,>50K,"Fe\nmale",B,0.25,N/A',  # a line break inside quotes; 'N/A' is missing
+        ">50K,>50K,Male,\ufffd,0.5,1.0",  # U+FFFD written as UTF-8: a character like others
+        *GOOD[10:],
+    ]
+    path.write_text("label,pred,sex,race,score,weight\n" + "\n".join(rows) + "\n", "utf-8")
+    roles = Roles(**{**ROLES.__dict__, "sample_weight": None})
+    got = spark_statistics(path, roles)
+    assert_same_statistics(got, memory_statistics(path, roles))
+    assert got.categories[0] == ("Fe\nmale", "Female", 'Ma"le', "Male", "unknown")  # sorted
+    assert got.categories[1] == ("A", "B", "\ufffd")
+
+
+def test_run_audit_takes_a_spark_dataframe_or_a_table(spark: SparkSession) -> None:
+    from audit import audit_predictions, parse_spec, run_audit
+
+    frame = predictions_frame(3_000, score_decimals=2)
+    data = {"y_true": "label", "y_pred": "pred", "y_score": "score", "pos_label": ">50K",
+            "sensitive_features": ["sex", "race"]}  # fmt: skip
+    raw = {"audit": {"n_boot": 200, "engine": "spark"},
+           "policy": {"thresholds": {"demographic_parity_ratio": 0.8}}}  # fmt: skip
+    memory = audit_predictions(
+        frame["label"], frame["pred"], y_score=frame["score"], pos_label=">50K",
+        sensitive_features=frame[["sex", "race"]],
+        policy=parse_spec({"data": data, **raw}).policy,
+        options=parse_spec({"data": data, **raw}).options,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # undefined rates of small cells, as in memory
+        from_frame = run_audit(parse_spec({"data": data, **raw}), to_spark(spark, frame))
+        to_spark(spark, frame).createOrReplaceTempView("fairtrail_scores")
+        try:
+            from_table = run_audit(
+                parse_spec({"data": {**data, "table": "fairtrail_scores"}, **raw})
+            )
+        finally:
+            spark.catalog.dropTempView("fairtrail_scores")
+    for result in (from_frame, from_table):
+        assert result.options.engine == "spark"
+        assert [c.verdict for c in result.criteria] == [c.verdict for c in memory.criteria]
+        assert result.cells == memory.cells
+        g, w = result.groups_frame(), memory.groups_frame()
+        np.testing.assert_allclose(g["value"].to_numpy(float), w["value"].to_numpy(float),
+                                   rtol=1e-12)  # fmt: skip
+    assert from_table.data.source == "fairtrail_scores"
