@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: system-packages demo check test lint types bench bench-lineage bench-thresholds bench-mitigation bench-report bench-app clean
+.PHONY: system-packages demo check test lint types bench bench-lineage bench-thresholds bench-mitigation bench-report bench-app bench-engines clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,9 @@ bench-report: $(STAMP)
 
 bench-app: $(STAMP)
 	$(BIN)/python benchmarks/bench_app.py $(ARGS)
+
+bench-engines: $(STAMP)
+	$(BIN)/python benchmarks/bench_engines.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache fairtrail-demo
