@@ -17,6 +17,24 @@ from audit._engines._base import number_columns
 from audit._io import read_predictions
 from audit._statistics import CellStatistics
 
+#: The roles of :func:`predictions_frame`'s columns, and the same as a spec's ``[data]``.
+ROLES = Roles(
+    y_true="label",
+    y_pred="pred",
+    sensitive_features=("sex", "race"),
+    y_score="score",
+    sample_weight="weight",
+    pos_label=">50K",
+)
+DATA = {
+    "y_true": "label",
+    "y_pred": "pred",
+    "y_score": "score",
+    "sample_weight": "weight",
+    "pos_label": ">50K",
+    "sensitive_features": ["sex", "race"],
+}
+
 
 def memory_statistics(path: Path, roles: Roles) -> CellStatistics:
     """What the in-memory engine counts from ``path`` (read, validate, count)."""

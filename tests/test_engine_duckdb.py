@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from _engines import (
+    DATA,
+    ROLES,
     assert_same_result,
     assert_same_statistics,
     audit_file,
@@ -21,23 +23,6 @@ from _engines import (
 
 from audit import DataValidationError
 from audit._engines import Roles, choose_engine, count_files, find_files
-
-ROLES = Roles(
-    y_true="label",
-    y_pred="pred",
-    sensitive_features=("sex", "race"),
-    y_score="score",
-    sample_weight="weight",
-    pos_label=">50K",
-)
-DATA = {
-    "y_true": "label",
-    "y_pred": "pred",
-    "y_score": "score",
-    "sample_weight": "weight",
-    "pos_label": ">50K",
-    "sensitive_features": ["sex", "race"],
-}
 
 
 def write(frame: pd.DataFrame, path: Path) -> Path:

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from _engines import (
+    DATA,
+    ROLES,
     assert_same_result,
     assert_same_statistics,
     audit_file,
@@ -53,23 +55,6 @@ if int(pyspark.__version__.split(".")[0]) < 4:
             "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
         ),
     ]
-
-ROLES = Roles(
-    y_true="label",
-    y_pred="pred",
-    sensitive_features=("sex", "race"),
-    y_score="score",
-    sample_weight="weight",
-    pos_label=">50K",
-)
-DATA = {
-    "y_true": "label",
-    "y_pred": "pred",
-    "y_score": "score",
-    "sample_weight": "weight",
-    "pos_label": ">50K",
-    "sensitive_features": ["sex", "race"],
-}
 
 
 @pytest.fixture(scope="module")

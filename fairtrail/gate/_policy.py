@@ -41,7 +41,6 @@ import hashlib
 import math
 import re
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -49,6 +48,8 @@ from typing import Any, Literal
 
 from audit import Policy, SpecError, Threshold
 from audit._policy import parse_criterion
+from fairtrail.gate._errors import GatePolicyError
+from fairtrail.gate._toml import Lines, Reader
 
 __all__ = [
     "GateCriterion",
@@ -63,10 +64,6 @@ __all__ = [
 Severity = Literal["error", "warn"]
 Action = Literal["fail", "warn", "pass"]
 CheckKind = Literal["threshold", "regression"]
-
-
-class GatePolicyError(SpecError):
-    """A gate policy file is malformed; the message starts with ``file:line:``."""
 
 
 @dataclass(frozen=True)
@@ -178,124 +175,6 @@ _REGRESSION = {
 }
 
 
-class _Lines:
-    """Where each key of a TOML text is written: ``("criterion", 1, "threshold") → line``.
-
-    tomllib keeps no positions; this reads the text once, following ``[table]`` and
-    ``[[array]]`` headers, so that errors can name the line a reader has to fix.
-    """
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.\-]+)\s*=""")
-
-    def __init__(self, text: str) -> None:
-        self.at: dict[tuple[str | int, ...], int] = {}
-        counts: dict[str, int] = {}
-        table: tuple[str | int, ...] = ()
-        fence: str | None = None
-        for number, line in enumerate(text.splitlines(), start=1):
-            if fence is not None:  # inside a multi-line string
-                if line.count(fence) % 2 == 1:
-                    fence = None
-                continue
-            header = self._HEADER.match(line)
-            if header:
-                name = header.group(2).strip().strip("\"'")
-                if header.group(1) == "[[":
-                    counts[name] = counts.get(name, 0) + 1
-                    table = (name, counts[name] - 1)
-                else:
-                    table = tuple(name.split("."))
-                self.at.setdefault(table, number)
-                continue
-            key = self._KEY.match(line)
-            if key:
-                self.at.setdefault((*table, key.group(1).strip("\"'")), number)
-                rest = line[key.end() :]
-                for quote in ('"""', "'''"):
-                    if rest.count(quote) % 2 == 1:
-                        fence = quote
-
-    def line(self, *path: str | int) -> int:
-        """The line of ``path`` or of the nearest enclosing table (0 when unknown)."""
-        while path:
-            if path in self.at:
-                return self.at[path]
-            path = path[:-1]
-        return 0
-
-
-class _Reader:
-    """Checks values of one table, raising :class:`GatePolicyError` at the right line."""
-
-    def __init__(self, name: str, lines: _Lines) -> None:
-        self.name = name
-        self.lines = lines
-
-    def fail(self, path: tuple[str | int, ...], message: str) -> GatePolicyError:
-        return GatePolicyError(f"{self.name}:{self.lines.line(*path)}: {message}")
-
-    @staticmethod
-    def label(path: tuple[str | int, ...]) -> str:
-        out = ""
-        for part in path:
-            out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else part)
-        return out
-
-    def keys(self, table: Any, allowed: set[str], path: tuple[str | int, ...]) -> dict[str, Any]:
-        if not isinstance(table, dict):
-            raise self.fail(path, f"{self.label(path)} must be a table; got {table!r}.")
-        for key in table:
-            if key not in allowed:
-                where = self.label((*path, key))
-                raise self.fail(
-                    (*path, key), f"unknown key '{where}'; allowed keys: {sorted(allowed)}."
-                )
-        return table
-
-    def string(self, table: Mapping[str, Any], key: str, path: tuple[str | int, ...]) -> str:
-        value = table[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(
-                (*path, key),
-                f"{self.label((*path, key))} must be a non-empty string; got {value!r}.",
-            )
-        return value
-
-    def choice(
-        self,
-        table: Mapping[str, Any],
-        key: str,
-        path: tuple[str | int, ...],
-        allowed: tuple[str, ...],
-        default: str | None,
-    ) -> Any:
-        if key not in table:
-            return default
-        value = table[key]
-        if value not in allowed:
-            raise self.fail(
-                (*path, key),
-                f"{self.label((*path, key))} must be one of {list(allowed)}; got {value!r}.",
-            )
-        return value
-
-    def required(
-        self, table: Mapping[str, Any], keys: tuple[str, ...], path: tuple[Any, ...]
-    ) -> None:
-        for key in keys:
-            if key not in table:
-                raise self.fail(path, f"{self.label(path)} needs '{key}'.")
-
-    def array(self, raw: Mapping[str, Any], key: str) -> list[Any]:
-        value = raw.get(key, [])
-        if not isinstance(value, list):
-            raise self.fail(
-                (key,), f"'{key}' must be an array of tables ([[{key}]] sections); got {value!r}."
-            )
-        return value
-
-
 def parse_gate_policy(text: str, path: str | Path = "<policy>") -> GatePolicy:
     """Validate a gate policy given as TOML text.
 
@@ -333,7 +212,7 @@ def parse_gate_policy(text: str, path: str | Path = "<policy>") -> GatePolicy:
     ... ''', "policy.toml")
     Traceback (most recent call last):
     ...
-    fairtrail.gate._policy.GatePolicyError: policy.toml:4: criterion[1].threshold: ...
+    fairtrail.gate._errors.GatePolicyError: policy.toml:4: criterion[1].threshold: ...
     """
     path = Path(path)
     name = path.name
@@ -343,8 +222,8 @@ def parse_gate_policy(text: str, path: str | Path = "<policy>") -> GatePolicy:
         found = re.search(r"at line (\d+)", str(exc))
         where = f"{name}:{found.group(1)}" if found else name
         raise GatePolicyError(f"{where}: not valid TOML: {exc}.") from None
-    lines = _Lines(text)
-    r = _Reader(name, lines)
+    lines = Lines(text)
+    r = Reader(name, lines)
     r.keys(raw, _TOP, ())
     meta = {}
     for key in ("name", "version"):
@@ -464,7 +343,7 @@ def parse_gate_policy(text: str, path: str | Path = "<policy>") -> GatePolicy:
     )
 
 
-def _no_overlap(criteria: list[GateCriterion], r: _Reader) -> None:
+def _no_overlap(criteria: list[GateCriterion], r: Reader) -> None:
     """Refuse two thresholds for the same criterion on the same attribute."""
     for i, c in enumerate(criteria):
         for j in range(i):
@@ -485,7 +364,7 @@ def _no_overlap(criteria: list[GateCriterion], r: _Reader) -> None:
             )
 
 
-def _regression(table: Any, r: _Reader, base: Path, lines: _Lines) -> RegressionCheck:
+def _regression(table: Any, r: Reader, base: Path, lines: Lines) -> RegressionCheck:
     here: tuple[str | int, ...] = ("regression",)
     r.keys(table, _REGRESSION, here)
     r.required(table, ("tolerance",), here)
