@@ -36,6 +36,15 @@ DATA = {
 }
 
 
+def write(frame: pd.DataFrame, path: Path) -> Path:
+    """``frame`` as CSV or Parquet, by the suffix of ``path``; returns ``path``."""
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
 def memory_statistics(path: Path, roles: Roles) -> CellStatistics:
     """What the in-memory engine counts from ``path`` (read, validate, count)."""
     labels = [] if roles.task == "regression" else [roles.y_true, roles.y_pred]

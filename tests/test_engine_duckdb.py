@@ -19,18 +19,11 @@ from _engines import (
     audit_file,
     memory_statistics,
     predictions_frame,
+    write,
 )
 
 from audit import DataValidationError
 from audit._engines import Roles, choose_engine, count_files, find_files
-
-
-def write(frame: pd.DataFrame, path: Path) -> Path:
-    if path.suffix == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        frame.to_parquet(path, index=False)
-    return path
 
 
 def duckdb_statistics(path: Path | str, roles: Roles = ROLES, **kwargs: str) -> object:

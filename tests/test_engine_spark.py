@@ -24,6 +24,7 @@ from _engines import (
     audit_file,
     memory_statistics,
     predictions_frame,
+    write,
 )
 
 from audit import DataValidationError, count_statistics, prepare_data
@@ -64,14 +65,6 @@ def spark() -> Iterator[SparkSession]:
     session = spark_session()
     yield session
     session.stop()
-
-
-def write(frame: pd.DataFrame, path: Path) -> Path:
-    if path.suffix == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        frame.to_parquet(path, index=False)
-    return path
 
 
 def to_spark(spark: SparkSession, frame: pd.DataFrame) -> DataFrame:

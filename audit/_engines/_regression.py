@@ -17,7 +17,6 @@ intervals are too (the scatter to about 1e-9, from its one-pass formula).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,8 +34,8 @@ from audit._engines._base import (
     role_columns,
     sum_by,
 )
-from audit._engines._keys import OTHER, KeySpace, dense_cells
-from audit._engines._sql import all_values, check_identifiers, sensitive_keys
+from audit._engines._keys import KeySpace, dense_cells
+from audit._engines._sql import all_listed, check_identifiers, sensitive_keys
 from audit._exceptions import DataValidationError
 from audit._statistics import (
     FINE_BINS,
@@ -73,10 +72,6 @@ _NUMERIC = (
 def _is_number_type(sql_type: str) -> bool:
     t = sql_type.upper()
     return t.startswith(_NUMERIC)
-
-
-def _finite(d: Any, c: str) -> str:
-    return f"({c} IS NOT NULL AND NOT isnan({c}) AND NOT {d.inf(c)})"
 
 
 def count_regression(
@@ -210,15 +205,8 @@ def count_regression(
             "SELECT " + ", ".join([key, *aggregates]) + " FROM {src} GROUP BY 1", "groups"
         )
         meanings, slots, key_missing = space.decode(numbers(groups, "k").astype(np.int64))
-        unlisted = [c.name for c, m in zip(space.columns, meanings, strict=True)
-                    if (m == OTHER).any()]  # fmt: skip
-        if not unlisted:
+        if all_listed(src, space, meanings, values, attempt, say):
             break
-        if attempt:
-            raise AssertionError(f"values of {unlisted} are still not listed")
-        say(f"values of {unlisted} beyond the first rows: listing all, counting again")
-        for name in unlisted:
-            values[name] = all_values(src, name)
         features, categories = sensitive_keys(roles, profile, types, values)
     cell, codes, _ = dense_cells(meanings, categories)
     unknown = {

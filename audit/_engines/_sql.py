@@ -218,6 +218,32 @@ def check_identifiers(src: SqlSource, roles: Roles) -> dict[str, list[Any]]:
     return {column: list(head[f"v{i}"] or []) for i, column in enumerate(names)}
 
 
+def all_listed(
+    src: SqlSource,
+    space: KeySpace,
+    meanings: Sequence[npt.NDArray[np.int64]],
+    values: dict[str, list[Any]],
+    attempt: int,
+    say: Callable[[str], None],
+) -> bool:
+    """Whether every grouped value was among the listed ones; if not, list all of them.
+
+    The key columns' values are listed from the first rows; a value seen only later is coded
+    :data:`~audit._engines._keys.OTHER`. Then every value of those columns is listed (a scan
+    per column) into ``values`` and the caller counts again, once.
+    """
+    unlisted = [c.name for c, m in zip(space.columns, meanings, strict=True)
+                if (m == OTHER).any()]  # fmt: skip
+    if not unlisted:
+        return True
+    if attempt:  # every value was listed the second time: cannot happen
+        raise AssertionError(f"values of {unlisted} are still not listed")
+    say(f"values of {unlisted} beyond the first rows: listing all, counting again")
+    for name in unlisted:
+        values[name] = all_values(src, name)
+    return False
+
+
 def all_values(src: SqlSource, column: str) -> list[Any]:
     """Every distinct value of a column (when the first rows did not show them all)."""
     d = src.dialect
@@ -297,15 +323,8 @@ def count_with_sql(
         key_sql = space.key_sql(src.dialect, tail_sql)
         groups = src.query(groups_sql(src.dialect, roles, columns, key_sql), "groups")
         meanings, bins, key_missing = space.decode(numbers(groups, "k").astype(np.int64))
-        unlisted = [c.name for c, m in zip(space.columns, meanings, strict=True)
-                    if (m == OTHER).any()]  # fmt: skip
-        if not unlisted:
+        if all_listed(src, space, meanings, values, attempt, say):
             break
-        if attempt:  # every value was listed: cannot happen
-            raise AssertionError(f"values of {unlisted} are still not listed")
-        say(f"values of {unlisted} beyond the first rows: listing all, counting again")
-        for name in unlisted:
-            values[name] = all_values(src, name)
     cell, codes, observed = dense_cells(meanings[: len(features)], categories)
     yt, yp = meanings[-2], meanings[-1]
     n_cells = codes.shape[0]
