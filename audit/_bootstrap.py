@@ -231,18 +231,18 @@ def boundary_interval(
     >>> [round(float(x), 3) for x in (lo[0], hi[0], lo[1], hi[1])], bool(np.isnan(lo[2]))
     ([0.884, 1.0, 0.0, 0.308], True)
     """
-    from scipy.stats import beta
-
     alpha = 1.0 - level
     n = np.asarray(trials, dtype=np.float64)
     edge = ((value == 0.0) | (value == 1.0)) & (n > 0)
     lower = np.full(np.shape(value), np.nan)
     upper = np.full(np.shape(value), np.nan)
+    # At the boundary the beta quantiles are closed forms: Beta(1, n) has CDF 1 − (1 − x)^n,
+    # so 0 of n has upper bound 1 − (α/2)^(1/n); n of n has lower bound (α/2)^(1/n).
     with np.errstate(invalid="ignore", divide="ignore"):
         zero = edge & (value == 0.0)
         one = edge & (value == 1.0)
-        lower[zero], upper[zero] = 0.0, beta.ppf(1 - alpha / 2, 1, n[zero])
-        lower[one], upper[one] = beta.ppf(alpha / 2, n[one], 1), 1.0
+        lower[zero], upper[zero] = 0.0, -np.expm1(np.log(alpha / 2) / n[zero])
+        lower[one], upper[one] = np.exp(np.log(alpha / 2) / n[one]), 1.0
     return lower, upper
 
 

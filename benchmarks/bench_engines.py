@@ -9,8 +9,9 @@ Usage (from the repository root, with the project's venv)::
 
 Data: synthetic predictions with 3 text sensitive features, sex (2) × race (5) × age band
 (6) = 60 cells, 0/1 ``y_true``/``y_pred`` (int8) and a probability ``y_score`` with 6 decimals
-(hundreds of thousands of distinct values, so the engines bin it into 10,000 equal-width bins
-and fetch the median's bin with a third query); ``--weights`` adds a ``sample_weight``.
+(hundreds of thousands of distinct values, so the engines bin it into 10,000 equal-width bins;
+DuckDB lists the scores around the first rows' median in its GROUP BY, Spark fetches the
+median's bin with a second query); ``--weights`` adds a ``sample_weight``.
 Base rates, score separation and thresholds depend on the group, as in ``bench_jobs.py``.
 The rows are generated in chunks of ``--chunk-rows`` (1M) with one seeded generator per
 chunk, and written chunk by chunk with pyarrow (Parquet row groups of one chunk), so
@@ -300,7 +301,7 @@ def worker_audit(engine: str, path: Path, n_boot: int, memory_limit: str, weight
     queries: dict[str, float] = {}
 
     def on_step(step: str, text: str) -> None:
-        # The count step says which query runs ("profile: …", "groups: …", "median: …").
+        # The count step says which query runs ("guard: …", "groups: …", "median: …").
         name = text.split(":")[0] if step == "count" and ":" in text else step
         marks.append((name, time.perf_counter()))
 
@@ -710,8 +711,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     say(
         "phases (from run_audit's steps): read/validate = reading the file (memory) or opening "
-        "it and its schema (duckdb, spark);\nprofile, groups, median = each query and the Python "
-        "work after it until the next one; bootstrap = intervals, disparities, verdicts"
+        "it and its schema (duckdb, spark);\nguard (the first rows), groups, median = each step "
+        "and the Python work after it until the next one; bootstrap = intervals, disparities, "
+        "verdicts"
     )
     say(f"load average at end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
     header = (

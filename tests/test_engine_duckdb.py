@@ -340,6 +340,32 @@ def test_the_cli_counts_a_folder_with_duckdb(
     assert memory.data.n_rows == 3_000
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("order", ["score", None])
+def test_the_median_is_exact_wherever_the_first_rows_put_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, weighted: bool, order: str | None
+) -> None:
+    """The GROUP BY lists the scores around the first rows' median. Sorted by score, the first
+    rows' median is far below the median of all rows: a query fetches the median's bin."""
+    import audit._engines._sql as sql
+
+    monkeypatch.setattr(sql, "FIRST_ROWS", 100 if order else 10_000)
+    frame = predictions_frame(3_000, score_decimals=6)
+    if order:
+        frame = frame.sort_values(order, ignore_index=True)
+    path = write(frame, tmp_path / "p.parquet")
+    roles = Roles(
+        **{**ROLES.__dict__, "score_bins": 50, "sample_weight": "weight" if weighted else None}
+    )
+    steps: list[str] = []
+    got = count_files(find_files(path), roles, "duckdb", on_step=steps.append)
+    want = memory_statistics(path, roles)
+    assert want.scores is not None
+    assert not want.scores.exact
+    assert_same_statistics(got.statistics, want)
+    assert any(s.startswith("median") for s in steps) == (order is not None)
+
+
 def test_values_first_seen_after_the_listed_rows_are_counted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from audit import AuditOptions, AuditResult, SpecError, audit_predictions
+from audit._bootstrap import boundary_interval
+from audit._regulatory import fisher_exact_p
 from audit._result import FourFifthsRow
 
 Counts = tuple[int, int, int, int]  # (tn, fp, fn, tp)
@@ -466,3 +468,66 @@ def test_built_tables_have_the_written_counts() -> None:
         df.loc[df["g"] == "X", ["y", "p"]].value_counts().sort_index().to_numpy(),
         np.array([4, 5, 1]),  # (0,0) 4, (1,0) 5, (1,1) 1; no (0,1)
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 60)
+    .flatmap(lambda n1: st.tuples(st.integers(0, n1), st.just(n1), st.integers(1, 60)))
+    .flatmap(lambda t: st.tuples(st.just(t[0]), st.just(t[1]), st.integers(0, t[2]), st.just(t[2])))
+)
+def test_fisher_exact_p_equals_scipys(table: tuple[int, int, int, int]) -> None:
+    """Every small table (ties included: equal rows, symmetric margins) against scipy."""
+    x1, n1, x2, n2 = table
+    expected = sps.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue
+    assert fisher_exact_p(x1, n1, x2, n2) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        (3_000, 10_000, 3_150, 10_000),  # near the middle: p about 0.02
+        (480_000, 1_600_000, 3_100_000, 10_000_000),  # 100M-row audit sizes: p tiny
+        (299_500, 1_000_000, 3_000_000, 10_000_000),  # close rates at large n: p about 0.3
+        (5, 2_000_000, 20, 3_000_000),  # rare selection in huge groups
+        (0, 5_000_000, 9_000_000, 10_000_000),  # p below the smallest double: 0
+    ],
+)
+def test_fisher_exact_p_equals_scipys_at_scale(table: tuple[int, int, int, int]) -> None:
+    x1, n1, x2, n2 = table
+    expected = sps.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue
+    assert fisher_exact_p(x1, n1, x2, n2) == pytest.approx(expected, rel=1e-7, abs=1e-300)
+
+
+@pytest.mark.parametrize("level", [0.8, 0.95, 0.99])
+def test_boundary_interval_is_clopper_pearsons(level: float) -> None:
+    """The closed forms against scipy's beta quantiles (Clopper–Pearson at 0 and at 1)."""
+    n = np.array([1, 2, 7, 30, 1_000, 10**7])
+    alpha = 1 - level
+    lo, hi = boundary_interval(np.zeros(n.size), n, level)
+    np.testing.assert_allclose(hi, sps.beta.ppf(1 - alpha / 2, 1, n), rtol=1e-12)
+    assert (lo == 0).all()
+    lo, hi = boundary_interval(np.ones(n.size), n, level)
+    np.testing.assert_allclose(lo, sps.beta.ppf(alpha / 2, n, 1), rtol=1e-12)
+    assert (hi == 1).all()
+    lo, hi = boundary_interval(np.array([0.5, 1.0]), np.array([10, 0]), level)
+    assert np.isnan([lo, hi]).all()  # not at the boundary; no trials
+
+
+def test_an_audit_imports_no_scipy_stats() -> None:
+    """scipy.stats takes about a second to import: the audit does without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from audit import AuditOptions, audit_predictions\n"
+        "rng = np.random.default_rng(0)\n"
+        "y = rng.integers(0, 2, 500); p = rng.integers(0, 2, 500)\n"
+        "g = rng.choice(['a', 'b'], 500)\n"
+        "audit_predictions(y, p, y_score=rng.random(500), sensitive_features=g,\n"
+        "                  options=AuditOptions(n_boot=50))\n"
+        "print('scipy.stats' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -48,6 +48,11 @@ class Dialect:
     sample: str = " USING SAMPLE 1 PERCENT (system)"
     #: Whether a backslash escapes in string literals (Spark) or is a plain character.
     backslash_escapes: bool = False
+    #: An aggregate listing a column's values (with repeats), or None when the engine would
+    #: give up its fast aggregation for it (Spark: an object hash aggregate, sorting).
+    list_agg: str | None = "list({})"
+    #: A two-element array of two number expressions.
+    pair: str = "[{}, {}]"
 
     def q(self, name: str) -> str:
         """A quoted identifier."""
@@ -110,6 +115,10 @@ class SqlSource(Protocol):
 
     def first_row(self, column: str, check: Callable[[pd.Series], npt.NDArray[np.bool_]]) -> str:
         """Where the first row failing ``check`` is, in words (``line 7 of x.csv``)."""
+        ...
+
+    def head(self, columns: Sequence[str], rows: int) -> pa.Table | None:
+        """The first ``rows`` rows of ``columns`` read from files in order; None for a table."""
         ...
 
 
@@ -198,6 +207,7 @@ def groups_sql(
     columns: Sequence[tuple[str, str]],
     key: str,
     extra_keys: Sequence[str] = (),
+    extra_aggregates: Sequence[str] = (),
 ) -> str:
     q = d.q
     aggregates = ["COUNT(*) AS n"]
@@ -214,6 +224,7 @@ def groups_sql(
             f"MAX({s}) AS smax",
         ]
     aggregates += missing_counts_sql(d, columns, role_columns(roles))
+    aggregates += extra_aggregates
     keys = [f"{key} AS k", *extra_keys]
     # By position: a data column named like an alias would win over the alias.
     group = ", ".join(str(i + 1) for i in range(len(keys)))

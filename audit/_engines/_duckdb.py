@@ -11,7 +11,7 @@ import contextlib
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -140,6 +140,10 @@ class DuckDBSource:
     def first_row(self, column: str, check: Callable[[pd.Series], npt.NDArray[np.bool_]]) -> str:
         """Where the first row failing ``check`` is (the files streamed with pyarrow)."""
         return self.inputs.first_row(column, check, self._numbers)
+
+    def head(self, columns: Sequence[str], rows: int) -> pa.Table:
+        """The files' first rows, read in order with pyarrow (a row group at a time)."""
+        return self.inputs.head(columns, rows, self._numbers)
 
     def _problem(self, exc: Exception) -> DataValidationError:
         """DuckDB could not read the files: the in-memory path's words when it has any."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import glob
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +85,37 @@ class InputFiles:
                 values = batch.column(batch.schema.get_field_index(column)).to_pandas()
                 yield path, start, values
                 start += batch.num_rows
+
+    def head(
+        self, columns: Sequence[str], rows: int, number_columns: Mapping[str, str]
+    ) -> pa.Table:
+        """The first ``rows`` rows of ``columns``, read in order as the in-memory path reads them.
+
+        Raises the in-memory path's error for a malformed CSV row among them.
+        """
+        wanted = list(dict.fromkeys(columns))
+        batches: list[pa.RecordBatch] = []
+        have = 0
+        for path in self.files:
+            if self.format == "parquet":
+                # Text as dictionaries, as the files hold it: listing its values is then cheap.
+                stream: Iterator[pa.RecordBatch] = pq.ParquetFile(
+                    path, read_dictionary=wanted
+                ).iter_batches(batch_size=min(rows, 1 << 16), columns=wanted)
+            else:
+                stream = (b.select(wanted) for b in self._csv_batches(path, number_columns))
+            for batch in stream:
+                batches.append(batch.slice(0, rows - have))
+                have += batches[-1].num_rows
+                if have >= rows:
+                    break
+            if have >= rows:
+                break
+        if not batches:  # no rows at all
+            return pa.table({c: pa.array([], pa.null()) for c in wanted})
+        # Parts may differ in a column's width (int32 and int64): promote, as a scan would.
+        tables = [pa.Table.from_batches([b]) for b in batches]
+        return pa.concat_tables(tables, promote_options="permissive")
 
     def first_row(
         self,

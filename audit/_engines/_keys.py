@@ -149,21 +149,36 @@ class KeySpace:
             expr = f"({expr} * {c.radix} + {c.code_sql(d)})"
         return f"(CAST({expr} AS BIGINT) * {self.tail} + ({tail_sql}))"
 
+    def positions(self, keys: IntArray) -> tuple[list[IntArray], IntArray]:
+        """Each column's position (its listed value, missing or other) per key, and the tail."""
+        rest = keys.astype(np.int64)
+        tail = rest % self.tail
+        rest = rest // self.tail
+        out: list[IntArray] = []
+        for c in reversed(self.columns):
+            out.append(rest % c.radix)
+            rest = rest // c.radix
+        return out[::-1], tail
+
+    def unlisted(self, positions: Sequence[IntArray]) -> list[str]:
+        """The columns with a value that was not listed (coded :data:`OTHER`)."""
+        return [c.name for c, p in zip(self.columns, positions, strict=True)
+                if (p == c.radix - 1).any()]  # fmt: skip
+
+    def meanings(
+        self, positions: Sequence[IntArray]
+    ) -> tuple[list[IntArray], dict[str, npt.NDArray[np.bool_]]]:
+        """Each column's meaning per key, and where each column is missing."""
+        pairs = list(zip(self.columns, positions, strict=True))
+        return [c.meaning[p] for c, p in pairs], {c.name: p == len(c.values) for c, p in pairs}
+
     def decode(
         self, keys: IntArray
     ) -> tuple[list[IntArray], IntArray, dict[str, npt.NDArray[np.bool_]]]:
         """Each column's meaning per key, the tail, and where each column is missing."""
-        rest = keys.astype(np.int64)
-        tail = rest % self.tail
-        rest = rest // self.tail
-        meanings: list[IntArray] = []
-        missing: dict[str, npt.NDArray[np.bool_]] = {}
-        for c in reversed(self.columns):
-            position = rest % c.radix
-            rest = rest // c.radix
-            meanings.append(c.meaning[position])
-            missing[c.name] = position == len(c.values)
-        return meanings[::-1], tail, missing
+        positions, tail = self.positions(keys)
+        meanings, missing = self.meanings(positions)
+        return meanings, tail, missing
 
 
 def dense_cells(

@@ -123,7 +123,7 @@ def count_regression(
     for i, f in enumerate(roles.sensitive_features):
         parts.append(f"COUNT(*) - COUNT({q(f)}) AS f{i}_missing")
     say("guard: the key columns' values in the first rows")
-    values = check_identifiers(src, roles)
+    values = check_identifiers(src, roles).values
     say("profile: row count, label and weight checks, ranges")
     profile = one(src.query("SELECT " + ", ".join(parts) + " FROM {src}", "profile"))
     if profile["n_rows"] == 0:
@@ -204,8 +204,9 @@ def count_regression(
         groups = src.query(
             "SELECT " + ", ".join([key, *aggregates]) + " FROM {src} GROUP BY 1", "groups"
         )
-        meanings, slots, key_missing = space.decode(numbers(groups, "k").astype(np.int64))
-        if all_listed(src, space, meanings, values, attempt, say):
+        keys = numbers(groups, "k").astype(np.int64)
+        if all_listed(src, space, space.positions(keys)[0], values, attempt, say):
+            meanings, slots, key_missing = space.decode(keys)
             break
         features, categories = sensitive_keys(roles, profile, types, values)
     cell, codes, _ = dense_cells(meanings, categories)

@@ -14,12 +14,30 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit._engines._base import Dialect, Roles, SqlSource, groups_sql, literal, numbers, sum_by
 from audit._engines._keys import KeyColumn, KeySpace
 from audit._statistics import ScoreHistogram, score_bins
 
-__all__ = ["Located", "bin_sql", "histogram"]
+__all__ = [
+    "SCORE_PROBLEMS",
+    "Located",
+    "MedianWindow",
+    "bin_sql",
+    "histogram",
+    "median_window",
+    "score_code_sql",
+]
+
+#: The score's problems, coded after the bins: missing or NaN, infinite, outside [0, 1].
+SCORE_PROBLEMS = ("s_nan", "s_inf", "s_outside")
+
+#: The share of rows on each side of the first rows' median whose scores the ``GROUP BY``
+#: lists: the exact median needs no query of its own when the median of all rows is among
+#: them (the first rows' median is off by about 0.0005 of the rows when they are 1M rows in
+#: no particular order; the window is five times that).
+_WINDOW = 0.0025
 
 
 def bin_sql(d: Dialect, score: str, binning: Any) -> str:
@@ -29,6 +47,62 @@ def bin_sql(d: Dialect, score: str, binning: Any) -> str:
     return (
         f"LEAST(CAST(FLOOR(({s} - {literal(binning.lo)}) / {literal(binning.width)} * "
         f"{n_bins}) AS BIGINT), {n_bins - 1})"
+    )
+
+
+def score_code_sql(d: Dialect, score: str, binning: Any, probability: bool) -> str:
+    """The score's bin, or its problem (coded after the bins, in :data:`SCORE_PROBLEMS`).
+
+    The rows with a problem are counted, not binned: the checks refuse them afterwards.
+    """
+    s = d.q(score)
+    n = binning.ece_bin.size
+    outside = f"WHEN {s} < 0 OR {s} > 1 THEN {n + 2} " if probability else ""
+    return (
+        f"(CASE WHEN {s} IS NULL OR isnan({s}) THEN {n} WHEN {d.inf(s)} THEN {n + 1} "
+        f"{outside}ELSE {bin_sql(d, score, binning)} END)"
+    )
+
+
+@dataclass(frozen=True)
+class MedianWindow:
+    """The bins ``first`` … ``last`` around the first rows' median, whose scores are listed.
+
+    The list takes the scores from ``lo`` to ``hi`` (a bin more on each side, so that float
+    rounding at an edge cannot leave a score of the window's bins out).
+    """
+
+    first: int
+    last: int
+    lo: float
+    hi: float
+
+    def list_sql(self, d: Dialect, roles: Roles) -> str:
+        """The aggregate listing each group's scores in the window (with weights: pairs)."""
+        s = d.q(roles.y_score or "")
+        item = d.pair.format(s, d.q(roles.sample_weight)) if roles.sample_weight else s
+        within = f"{s} >= {literal(self.lo)} AND {s} < {literal(self.hi)}"
+        assert d.list_agg is not None  # no window otherwise (see median_window)
+        return f"{d.list_agg.format(item)} FILTER (WHERE {within}) AS ms"
+
+
+def median_window(
+    d: Dialect, scores: npt.NDArray[np.float64] | None, binning: Any
+) -> MedianWindow | None:
+    """The bins around the median of the first rows' finite scores.
+
+    None without them, or when the engine lists no values in a ``GROUP BY``.
+    """
+    if scores is None or scores.size == 0 or d.list_agg is None:
+        return None
+    n_bins = binning.ece_bin.size
+    ends = np.quantile(scores, [0.5 - _WINDOW, 0.5 + _WINDOW])
+    first, last = np.clip(np.floor((ends - binning.lo) / binning.width * n_bins), 0, n_bins - 1)
+    return MedianWindow(
+        int(first),
+        int(last),
+        float(binning.lo + binning.width * (first - 1) / n_bins),
+        float(binning.lo + binning.width * (last + 2) / n_bins),
     )
 
 
@@ -65,6 +139,7 @@ def histogram(
     located: Located,
     columns: Sequence[tuple[str, str]],
     space: KeySpace,
+    window: MedianWindow | None,
     on_step: Callable[[str], None],
 ) -> ScoreHistogram:
     probability = roles.score_type == "probability"
@@ -129,10 +204,15 @@ def histogram(
         above_count = sum_by(cell[above], n[above], n_cells)
         above_weight = sum_by(cell[above], w[above], n_cells)
     else:
-        on_step("median: the scores of the median's histogram bin")
-        median, above_count, above_weight = _binned_median(
-            src, roles, binning, bin_index, n, w, cell, n_cells, middle, located
-        )
+        listed = None
+        if window is not None:
+            listed = _listed_median(groups, window, binning, bin_index, n, w, cell, n_cells, middle)
+        if listed is None:
+            on_step("median: the scores of the median's histogram bin")
+            listed = _binned_median(
+                src, roles, binning, bin_index, n, w, cell, n_cells, middle, located
+            )
+        median, above_count, above_weight = listed
     above_n: npt.NDArray[np.int64] = np.asarray(above_count).round().astype(np.int64)
     if not weighted:
         above_weight = above_n.astype(np.float64)
@@ -158,6 +238,49 @@ def _cell_key(
     for c, cats in zip(codes, categories, strict=True):
         key = key * len(cats) + c
     return key
+
+
+def _listed_median(
+    groups: pa.Table,
+    window: MedianWindow,
+    binning: Any,
+    bin_index: npt.NDArray[np.int64],
+    n: npt.NDArray[np.float64],
+    w: npt.NDArray[np.float64],
+    cell: npt.NDArray[np.int64],
+    n_cells: int,
+    middle: list[int],
+) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+    """The exact median from the scores the groups listed; None if the median is not there."""
+    per_bin = sum_by(bin_index, n, binning.ece_bin.size).round().astype(np.int64)
+    ends = np.cumsum(per_bin)
+    before = int(ends[window.first - 1]) if window.first > 0 else 0
+    through = int(ends[window.last])
+    if not (before <= middle[0] and middle[1] < through):
+        return None
+    rows = np.flatnonzero((bin_index >= window.first) & (bin_index <= window.last))
+    lists = groups.column("ms").take(pa.array(rows)).combine_chunks()
+    group_of = rows[np.asarray(pc.list_parent_indices(lists), dtype=np.int64)]
+    flat = pc.list_flatten(lists)
+    if pa.types.is_list(flat.type) or pa.types.is_large_list(flat.type):  # (score, weight)
+        pairs = np.asarray(pc.list_flatten(flat), dtype=np.float64).reshape(-1, 2)
+        values, weights = pairs[:, 0], pairs[:, 1]
+    else:
+        values = np.asarray(flat, dtype=np.float64)
+        weights = np.ones(values.size)
+    if values.size != through - before:  # the lists do not hold the window's rows
+        return None
+    ordered = np.sort(values)
+    picked = [ordered[k - before] for k in middle]
+    median = float(np.mean(picked)) if picked[0] != picked[1] else float(picked[0])
+    # The bins after the window are wholly above the median; within it, the listed scores.
+    high = bin_index > window.last
+    above_count = sum_by(cell[high], n[high], n_cells)
+    above_weight = sum_by(cell[high], w[high], n_cells)
+    hit = values > median
+    above_count += sum_by(cell[group_of[hit]], np.ones(int(hit.sum())), n_cells)
+    above_weight += sum_by(cell[group_of[hit]], weights[hit], n_cells)
+    return median, above_count, above_weight
 
 
 def _binned_median(

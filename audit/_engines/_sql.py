@@ -4,32 +4,41 @@ An engine (DuckDB, Spark) runs these queries over the predictions; none returns 
 
 1. **guard**: the distinct values of the key columns (sensitive features, labels) in the
    first :data:`FIRST_ROWS` rows, and how many; an identifier column is refused here, before
-   anything is grouped by it;
-2. **profile**: one row of totals: row count, missing values, the score's and weight's
-   problems, their minimum and maximum;
+   anything is grouped by it. From files, pyarrow reads those rows in order (no query; a
+   Spark table is asked instead), with the first rows' scores;
+2. **range** (only for scores that are not probabilities): the smallest and largest finite
+   score, the ends of the histogram;
 3. **groups**: one ``GROUP BY`` over a single integer key coding each row's cell, labels and
    score bin (see :mod:`audit._engines._keys`), with counts, weight and score sums, each
-   group's smallest and largest score, and the missing values of the other columns;
-4. **median** (only with more distinct scores than histogram bins): the scores of the one or
-   two bins holding the median, to make it exact.
+   group's smallest and largest score, and the missing values of the other columns. The key
+   codes missing values, and the score's problems (NaN, infinite, outside [0, 1]) after the
+   bins, so the totals the checks need come from the groups: no scan of their own. DuckDB
+   also lists the scores around the first rows' median;
+4. **median** (only with more distinct scores than histogram bins, when the listed scores do
+   not hold the median): the scores of the one or two bins holding it, to make it exact.
 
 A value first seen after the first rows sends the ``GROUP BY`` round once more with every
-value listed; few distinct scores sharing a bin send it round by value. Everything else
-happens here, in memory, on the aggregates: the in-memory path's validation functions on the
-distinct values, its cell order and its score bins, so the
-:class:`~audit._statistics.CellStatistics` equal the in-memory engine's: counts exactly, sums
-to rounding.
+value listed; few distinct scores sharing a bin send it round by value. Listed values the
+in-memory path refuses (labels that are not binary, too many categories) are refused before
+any grouping, after a **profile** query of totals decides which of its errors comes first.
+Everything else happens here, in memory, on the aggregates: the in-memory path's validation
+functions, in its order, on the totals and the distinct values, its cell order and its score
+bins, so the :class:`~audit._statistics.CellStatistics` equal the in-memory engine's: counts
+exactly, sums to rounding; and the errors are its errors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit._engines._base import (
     Counted,
@@ -45,7 +54,6 @@ from audit._engines._base import (
     sum_by,
 )
 from audit._engines._keys import (
-    OTHER,
     KeyColumn,
     KeySpace,
     dense_cells,
@@ -53,7 +61,13 @@ from audit._engines._keys import (
     present,
     sensitive_column,
 )
-from audit._engines._scores import Located, bin_sql, histogram
+from audit._engines._scores import (
+    SCORE_PROBLEMS,
+    Located,
+    histogram,
+    median_window,
+    score_code_sql,
+)
 from audit._exceptions import DataValidationError
 from audit._statistics import CellStatistics, equal_width_bins
 from audit._validation import (
@@ -98,6 +112,23 @@ def _guard_sql(d: Dialect, columns: Sequence[str]) -> str:
     return "SELECT " + ", ".join(parts) + " FROM " + head
 
 
+def _checks_sql(d: Dialect, key: str, column: str) -> list[str]:
+    """The problems of a number column (score ``s``, weight ``w``) and its finite range."""
+    c = d.q(column)
+    bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
+    parts = [
+        f"COUNT_IF({c} IS NULL OR isnan({c})) AS {key}_nan",
+        f"COUNT_IF({c} IS NOT NULL AND {d.inf(c)}) AS {key}_inf",
+        f"MIN(CASE WHEN NOT {bad} THEN {c} END) AS {key}_min",
+        f"MAX(CASE WHEN NOT {bad} THEN {c} END) AS {key}_max",
+    ]
+    if key == "s":
+        parts.append(f"COUNT_IF(NOT {bad} AND ({c} < 0 OR {c} > 1)) AS s_outside")
+    else:
+        parts += [f"COUNT_IF({c} < 0) AS w_negative", f"COUNT_IF({c} <> 0) AS w_nonzero"]
+    return parts
+
+
 def _profile_sql(d: Dialect, roles: Roles) -> str:
     """Totals: rows, missing values of the key columns, the problems of score and weight."""
     q = d.q
@@ -108,20 +139,8 @@ def _profile_sql(d: Dialect, roles: Roles) -> str:
     for i, f in enumerate(roles.sensitive_features):
         parts.append(f"COUNT(*) - COUNT({q(f)}) AS f{i}_missing")
     for key, column in (("s", roles.y_score), ("w", roles.sample_weight)):
-        if column is None:
-            continue
-        c = q(column)
-        bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
-        parts += [
-            f"COUNT_IF({c} IS NULL OR isnan({c})) AS {key}_nan",
-            f"COUNT_IF({c} IS NOT NULL AND {d.inf(c)}) AS {key}_inf",
-            f"MIN(CASE WHEN NOT {bad} THEN {c} END) AS {key}_min",
-            f"MAX(CASE WHEN NOT {bad} THEN {c} END) AS {key}_max",
-        ]
-        if key == "s":
-            parts.append(f"COUNT_IF(NOT {bad} AND ({c} < 0 OR {c} > 1)) AS s_outside")
-        else:
-            parts += [f"COUNT_IF({c} < 0) AS w_negative", f"COUNT_IF({c} <> 0) AS w_nonzero"]
+        if column is not None:
+            parts += _checks_sql(d, key, column)
     return "SELECT " + ", ".join(parts) + " FROM {src}"
 
 
@@ -183,22 +202,52 @@ def _negative(values: pd.Series, found: list[float]) -> npt.NDArray[np.bool_]:
     return hits
 
 
-def check_identifiers(src: SqlSource, roles: Roles) -> dict[str, list[Any]]:
+@dataclass(frozen=True)
+class Head:
+    """What the first rows show: each key column's distinct values, and the finite scores.
+
+    ``scores`` is None when the rows were not read in order from files (a Spark table).
+    """
+
+    values: dict[str, list[Any]]
+    scores: npt.NDArray[np.float64] | None
+
+
+def _first_rows(src: SqlSource, roles: Roles, names: list[str]) -> tuple[Head, dict[str, int]]:
+    """The key columns' distinct values in the first rows, and how many each has."""
+    score = [roles.y_score] if roles.y_score and roles.task != "regression" else []
+    table = src.head([*names, *score], FIRST_ROWS)
+    if table is None:  # not files: the engine lists them (approximately counted)
+        row = one(src.query(_guard_sql(src.dialect, names), "guard"))
+        values = {c: list(row[f"v{i}"] or []) for i, c in enumerate(names)}
+        counts = {c: int(row[f"d{i}"] or 0) for i, c in enumerate(names)}
+        return Head(values, None), counts
+    values = {c: [v for v in pc.unique(table.column(c)).to_pylist() if v is not None]
+              for c in names}  # fmt: skip
+    scores = None
+    if score:
+        raw = pc.cast(table.column(score[0]), pa.float64(), safe=False)
+        all_scores = np.asarray(raw.to_numpy(zero_copy_only=False), dtype=np.float64)
+        scores = all_scores[np.isfinite(all_scores)]
+    return Head(values, scores), {c: len(v) for c, v in values.items()}
+
+
+def check_identifiers(src: SqlSource, roles: Roles) -> Head:
     """List the key columns' values in the first rows; refuse an id column before grouping.
 
-    A column with very many values in the first rows (an identifier, as a sensitive feature
-    or a label) is counted exactly and refused as the in-memory path refuses it. Returns each
-    key column's values in the first rows.
+    The first rows are read from the files in order (a Spark table's are the engine's to
+    choose). A column with very many values there (an identifier, as a sensitive feature or
+    a label) is counted exactly and refused as the in-memory path refuses it.
     """
     d = src.dialect
     names = [*roles.sensitive_features]
     if roles.task != "regression":
         names += [roles.y_true, roles.y_pred]
-    head = one(src.query(_guard_sql(d, names), "guard"))
-    for i, column in enumerate(names):
+    head, counts = _first_rows(src, roles, names)
+    for column in names:
         is_label = column in (roles.y_true, roles.y_pred) and roles.task != "regression"
         limit = _MAX_LABEL_VALUES if is_label else 100 * roles.max_categories
-        if (head[f"d{i}"] or 0) <= limit:
+        if counts[column] <= limit:
             continue
         exact = one(src.query(f"SELECT COUNT(DISTINCT {d.q(column)}) AS n FROM {{src}}",
                                "distinct"))["n"]  # fmt: skip
@@ -215,13 +264,13 @@ def check_identifiers(src: SqlSource, roles: Roles) -> dict[str, list[Any]]:
             f"max_categories={roles.max_categories}; it looks like an identifier or a "
             "continuous column. Bin it (for example into age bands) or raise max_categories."
         )
-    return {column: list(head[f"v{i}"] or []) for i, column in enumerate(names)}
+    return head
 
 
 def all_listed(
     src: SqlSource,
     space: KeySpace,
-    meanings: Sequence[npt.NDArray[np.int64]],
+    positions: Sequence[npt.NDArray[np.int64]],
     values: dict[str, list[Any]],
     attempt: int,
     say: Callable[[str], None],
@@ -232,8 +281,7 @@ def all_listed(
     :data:`~audit._engines._keys.OTHER`. Then every value of those columns is listed (a scan
     per column) into ``values`` and the caller counts again, once.
     """
-    unlisted = [c.name for c, m in zip(space.columns, meanings, strict=True)
-                if (m == OTHER).any()]  # fmt: skip
+    unlisted = space.unlisted(positions)
     if not unlisted:
         return True
     if attempt:  # every value was listed the second time: cannot happen
@@ -294,40 +342,53 @@ def count_with_sql(
             )
         return count_regression(src, roles, columns, roles.regression_bins, say)
     say("guard: the key columns' values in the first rows")
-    values = check_identifiers(src, roles)
-    say("profile: row count, missing values, score and weight checks")
-    profile = one(src.query(_profile_sql(src.dialect, roles), "profile"))
+    head = check_identifiers(src, roles)
+    values = head.values
     types = dict(columns)
-    if profile["n_rows"] == 0:
-        raise DataValidationError("The data is empty: 0 rows to audit.")
+    d = src.dialect
     # Scores: equal-width bins in SQL, with each group's smallest and largest score: when every
     # bin holds one value, the bins are the distinct values (the in-memory engine's exact bins).
-    probability = roles.score_type == "probability"
     binning = None
     tail, tail_sql = 1, "0"
+    window = None
+    extra: list[str] = []
     if roles.y_score:
-        lo, hi = (0.0, 1.0) if probability else (profile["s_min"], profile["s_max"])
+        lo, hi = 0.0, 1.0
+        if roles.score_type != "probability":
+            say("range: the scores' smallest and largest finite values")
+            lo, hi = _score_range(src, roles.y_score)
+        binning = equal_width_bins(lo, hi, roles.score_bins)
+        tail = binning.ece_bin.size + len(SCORE_PROBLEMS)
+        tail_sql = score_code_sql(d, roles.y_score, binning, roles.score_type == "probability")
+        window = median_window(d, head.scores, binning)
+        if window is not None:
+            extra.append(window.list_sql(d, roles))
+    if roles.sample_weight:
+        extra += _checks_sql(d, "w", roles.sample_weight)
     for attempt in range(2):
-        yt_col, yp_col, pos, labels = _check_profile(src, roles, profile, types, values)
-        features, categories = sensitive_keys(roles, profile, types, values)
-        if roles.y_score:
-            binning = equal_width_bins(lo, hi, roles.score_bins)
-            tail, tail_sql = binning.ece_bin.size, bin_sql(src.dialect, roles.y_score, binning)
+        features, yt_col, yp_col = _listed_keys(src, roles, types, values)
         space = KeySpace((*features, yt_col, yp_col), tail)
         if not space.fits():
             raise DataValidationError(
                 f"The sensitive features {list(roles.sensitive_features)} have too many "
                 "combinations of values to count by one key; audit fewer features at once."
             )
-        say("groups: one GROUP BY over the cells, labels and score bins")
-        key_sql = space.key_sql(src.dialect, tail_sql)
-        groups = src.query(groups_sql(src.dialect, roles, columns, key_sql), "groups")
-        meanings, bins, key_missing = space.decode(numbers(groups, "k").astype(np.int64))
-        if all_listed(src, space, meanings, values, attempt, say):
+        say("groups: one GROUP BY over the cells, labels and score bins, with the checks")
+        key_sql = space.key_sql(d, tail_sql)
+        groups = src.query(groups_sql(d, roles, columns, key_sql, (), extra), "groups")
+        positions, codes = space.positions(numbers(groups, "k").astype(np.int64))
+        if all_listed(src, space, positions, values, attempt, say):
             break
-    cell, codes, observed = dense_cells(meanings[: len(features)], categories)
+    # The totals the checks need, from the groups; then the in-memory path's checks, in its
+    # order, and the key's final meaning (a sensitive feature's missing values, the labels).
+    profile = _profile_of(groups, space, positions, codes, binning, roles)
+    yt_col, yp_col, pos, labels = _check_profile(src, roles, profile, types, values)
+    features, categories = sensitive_keys(roles, profile, types, values)
+    space = KeySpace((*features, yt_col, yp_col), tail)
+    meanings, key_missing = space.meanings(positions)
+    cell, cell_codes, observed = dense_cells(meanings[: len(features)], categories)
     yt, yp = meanings[-2], meanings[-1]
-    n_cells = codes.shape[0]
+    n_cells = cell_codes.shape[0]
     n = numbers(groups, "n")
     weighted = roles.sample_weight is not None
     w = numbers(groups, "w") if weighted else n
@@ -339,15 +400,16 @@ def count_with_sql(
     if roles.y_score and binning is not None:
         located = Located(features, categories, observed)
         scores = histogram(
-            src, roles, groups, binning, bins, cell, yt, n_cells, located, columns, space, say
-        )
+            src, roles, groups, binning, codes, cell, yt, n_cells, located, columns, space,
+            window, say,
+        )  # fmt: skip
     unknown = {
         f: int(profile[f"f{i}_missing"] or 0) for i, f in enumerate(roles.sensitive_features)
     }
     statistics = CellStatistics(
         features=tuple(roles.sensitive_features),
         categories=tuple(categories),
-        cells=codes,
+        cells=cell_codes,
         confusion_count=count.reshape(n_cells, 4),
         confusion_weight=weight.reshape(n_cells, 4),
         missing_columns=tuple(c for c, _ in columns),
@@ -355,7 +417,84 @@ def count_with_sql(
         scores=scores,
         weighted=weighted,
     )
-    return Counted(statistics, pos, labels, unknown, int(profile["n_rows"]), src.dialect.name)
+    return Counted(statistics, pos, labels, unknown, int(profile["n_rows"]), d.name)
+
+
+def _score_range(src: SqlSource, score: str) -> tuple[float, float]:
+    """The smallest and largest finite score ((0, 1) when there is none: the checks refuse)."""
+    d = src.dialect
+    c = d.q(score)
+    bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
+    row = one(src.query(
+        f"SELECT MIN(CASE WHEN NOT {bad} THEN {c} END) AS lo, "
+        f"MAX(CASE WHEN NOT {bad} THEN {c} END) AS hi FROM {{src}}",
+        "range",
+    ))  # fmt: skip
+    if row["lo"] is None:
+        return 0.0, 1.0
+    return float(row["lo"]), float(row["hi"])
+
+
+def _listed_keys(
+    src: SqlSource, roles: Roles, types: dict[str, str], values: dict[str, list[Any]]
+) -> tuple[list[KeyColumn], KeyColumn, KeyColumn]:
+    """The key columns of the listed values; refused values are refused before any grouping.
+
+    When the in-memory path would refuse the listed values (labels that are not binary, too
+    many categories), the totals decide which of its errors comes first, as in that path.
+    """
+    no_missing = {f"f{i}_missing": 0 for i in range(len(roles.sensitive_features))}
+    try:
+        yt_col, yp_col, _, _ = labels_of(
+            (
+                (roles.y_true, types[roles.y_true], present(values[roles.y_true])),
+                (roles.y_pred, types[roles.y_pred], present(values[roles.y_pred])),
+            ),
+            roles.pos_label,
+        )
+        features, _ = sensitive_keys(roles, no_missing, types, values)
+    except DataValidationError:
+        profile = one(src.query(_profile_sql(src.dialect, roles), "profile"))
+        _check_profile(src, roles, profile, types, values)
+        sensitive_keys(roles, profile, types, values)
+        raise
+    return features, yt_col, yp_col
+
+
+def _profile_of(
+    groups: pa.Table,
+    space: KeySpace,
+    positions: Sequence[npt.NDArray[np.int64]],
+    codes: npt.NDArray[np.int64],
+    binning: Any,
+    roles: Roles,
+) -> dict[str, Any]:
+    """The totals :func:`_check_profile` reads, from the groups (as the profile query's)."""
+    n = numbers(groups, "n")
+
+    def rows(where: npt.NDArray[np.bool_]) -> int:
+        return round(float(n[where].sum()))
+
+    columns = space.columns
+    profile: dict[str, Any] = {"n_rows": round(float(n.sum()))}
+    for i in range(len(roles.sensitive_features)):
+        profile[f"f{i}_missing"] = rows(positions[i] == len(columns[i].values))
+    for key, j in (("y_true", -2), ("y_pred", -1)):
+        profile[f"{key}_missing"] = rows(positions[j] == len(columns[j].values))
+    if binning is not None:
+        n_bins = binning.ece_bin.size
+        for k, problem in enumerate(SCORE_PROBLEMS):
+            profile[problem] = rows(codes == n_bins + k)
+        finite = (codes < n_bins) | (codes == n_bins + SCORE_PROBLEMS.index("s_outside"))
+        for key, extreme in (("s_min", pc.min), ("s_max", pc.max)):
+            column = groups.column("smin" if key == "s_min" else "smax").filter(pa.array(finite))
+            profile[key] = extreme(column).as_py()
+    if roles.sample_weight:
+        for key in ("w_nan", "w_inf", "w_negative", "w_nonzero"):
+            profile[key] = int(numbers(groups, key).sum())
+        profile["w_min"] = pc.min(groups.column("w_min")).as_py()
+        profile["w_max"] = pc.max(groups.column("w_max")).as_py()
+    return profile
 
 
 def sensitive_keys(
