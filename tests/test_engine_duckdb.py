@@ -193,6 +193,25 @@ def test_bad_csv_rows_give_the_in_memory_engines_error(
     assert message in errors[1]
 
 
+def test_a_score_outside_0_1_among_many_values_gives_the_in_memory_engines_error(
+    tmp_path: Path,
+) -> None:
+    """With more distinct scores in the first rows than bins, the GROUP BY keeps no smallest
+    and largest score per group: the message's range comes from a query of its own."""
+    frame = predictions_frame(12_000, score_decimals=6)
+    frame.loc[7_000, "score"] = 1.25
+    path = write(frame, tmp_path / "p.parquet")
+    assert frame["score"].nunique() > 10_000  # the default score_bins
+    errors = []
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(DataValidationError) as caught:
+            audit_file(path, engine, **DATA)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    low = frame["score"].min()
+    assert f"has 1 values outside [0, 1] (min {low:g}, max 1.25, first at row 7000" in errors[1]
+
+
 def test_an_identifier_column_is_refused_before_grouping(tmp_path: Path) -> None:
     frame = predictions_frame(6_000).assign(sex=[f"person-{i}" for i in range(6_000)])
     path = write(frame, tmp_path / "ids.parquet")

@@ -208,7 +208,13 @@ def groups_sql(
     key: str,
     extra_keys: Sequence[str] = (),
     extra_aggregates: Sequence[str] = (),
+    extremes: bool = True,
 ) -> str:
+    """The ``GROUP BY`` of the counts and sums by ``key``.
+
+    ``extremes``: each group's smallest and largest score too (they tell whether every bin
+    holds one value: not needed when the first rows already show more values than bins).
+    """
     q = d.q
     aggregates = ["COUNT(*) AS n"]
     w = q(roles.sample_weight) if roles.sample_weight else None
@@ -217,12 +223,9 @@ def groups_sql(
     if roles.y_score:
         s = q(roles.y_score)
         sw = f"{s} * {w}" if w else s
-        aggregates += [
-            f"SUM({sw}) AS s1",
-            f"SUM({sw} * {s}) AS s2",
-            f"MIN({s}) AS smin",
-            f"MAX({s}) AS smax",
-        ]
+        aggregates += [f"SUM({sw}) AS s1", f"SUM({sw} * {s}) AS s2"]
+        if extremes:
+            aggregates += [f"MIN({s}) AS smin", f"MAX({s}) AS smax"]
     aggregates += missing_counts_sql(d, columns, role_columns(roles))
     aggregates += extra_aggregates
     keys = [f"{key} AS k", *extra_keys]

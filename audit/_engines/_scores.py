@@ -147,45 +147,49 @@ def histogram(
     weighted = roles.sample_weight is not None
     w = numbers(groups, "w") if weighted else n
     s1, s2 = numbers(groups, "s1"), numbers(groups, "s2")
-    n_bins = equal.ece_bin.size
-    lowest = np.full(n_bins, np.inf)
-    np.minimum.at(lowest, bins, numbers(groups, "smin"))
-    highest = np.full(n_bins, -np.inf)
-    np.maximum.at(highest, bins, numbers(groups, "smax"))
-    used = np.isfinite(lowest)
-    single = lowest[used] == highest[used]
-    distinct_at_least = int(used.sum() + (~single).sum())
-    if single.all() and used.sum() <= roles.score_bins:
-        # One value per bin: the values are the bins; the in-memory engine bins them exactly.
-        values = lowest[used]
-        binning = score_bins(values, roles.score_bins, probability)
-        position = np.cumsum(used) - 1  # bin → index among the used bins
-        bin_index = position[bins]
-        score_value = values[bin_index]
-    elif distinct_at_least > roles.score_bins:
+    score_value: npt.NDArray[np.float64] | None
+    if "smin" not in groups.column_names:  # the first rows show more values than bins
         binning, bin_index, score_value = equal, bins, None
     else:
-        # Few values, some sharing a bin: count by the value itself (a rare, second scan).
-        on_step("groups: by score value (few distinct scores)")
-        keys = KeySpace(space.columns, 1)
-        s = src.dialect.q(roles.y_score or "")
-        groups = src.query(
-            groups_sql(src.dialect, roles, columns, keys.key_sql(src.dialect, "0"),
-                        [f"{s} AS sv"]),
-            "groups by value",
-        )  # fmt: skip
-        meanings, _, _ = keys.decode(numbers(groups, "k").astype(np.int64))
-        cell = np.searchsorted(
-            located.observed,
-            _cell_key(meanings[: len(located.features)], located.categories),
-        ).astype(np.int64)
-        y_true = meanings[-2]
-        n = numbers(groups, "n")
-        w = numbers(groups, "w") if weighted else n
-        s1, s2 = numbers(groups, "s1"), numbers(groups, "s2")
-        score_value = numbers(groups, "sv")
-        binning = score_bins(np.unique(score_value), roles.score_bins, probability)
-        bin_index = binning.index(score_value).astype(np.int64)
+        n_bins = equal.ece_bin.size
+        lowest = np.full(n_bins, np.inf)
+        np.minimum.at(lowest, bins, numbers(groups, "smin"))
+        highest = np.full(n_bins, -np.inf)
+        np.maximum.at(highest, bins, numbers(groups, "smax"))
+        used = np.isfinite(lowest)
+        single = lowest[used] == highest[used]
+        distinct_at_least = int(used.sum() + (~single).sum())
+        if single.all() and used.sum() <= roles.score_bins:
+            # One value per bin: the values are the bins; the in-memory engine bins them exactly.
+            values = lowest[used]
+            binning = score_bins(values, roles.score_bins, probability)
+            position = np.cumsum(used) - 1  # bin → index among the used bins
+            bin_index = position[bins]
+            score_value = values[bin_index]
+        elif distinct_at_least > roles.score_bins:
+            binning, bin_index, score_value = equal, bins, None
+        else:
+            # Few values, some sharing a bin: count by the value itself (a rare, second scan).
+            on_step("groups: by score value (few distinct scores)")
+            keys = KeySpace(space.columns, 1)
+            s = src.dialect.q(roles.y_score or "")
+            groups = src.query(
+                groups_sql(src.dialect, roles, columns, keys.key_sql(src.dialect, "0"),
+                            [f"{s} AS sv"]),
+                "groups by value",
+            )  # fmt: skip
+            meanings, _, _ = keys.decode(numbers(groups, "k").astype(np.int64))
+            cell = np.searchsorted(
+                located.observed,
+                _cell_key(meanings[: len(located.features)], located.categories),
+            ).astype(np.int64)
+            y_true = meanings[-2]
+            n = numbers(groups, "n")
+            w = numbers(groups, "w") if weighted else n
+            s1, s2 = numbers(groups, "s1"), numbers(groups, "s2")
+            score_value = numbers(groups, "sv")
+            binning = score_bins(np.unique(score_value), roles.score_bins, probability)
+            bin_index = binning.index(score_value).astype(np.int64)
     size = n_cells * 2 * binning.ece_bin.size
     key = (cell * 2 + y_true) * binning.ece_bin.size + bin_index
     count = sum_by(key, n, size).round().astype(np.int64)

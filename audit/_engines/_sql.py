@@ -352,6 +352,7 @@ def count_with_sql(
     tail, tail_sql = 1, "0"
     window = None
     extra: list[str] = []
+    extremes = True  # each group's smallest and largest score: are the bins the values?
     if roles.y_score:
         lo, hi = 0.0, 1.0
         if roles.score_type != "probability":
@@ -363,6 +364,8 @@ def count_with_sql(
         window = median_window(d, head.scores, binning)
         if window is not None:
             extra.append(window.list_sql(d, roles))
+        # More distinct scores in the first rows than bins: equal-width bins, for certain.
+        extremes = head.scores is None or np.unique(head.scores).size <= roles.score_bins
     if roles.sample_weight:
         extra += _checks_sql(d, "w", roles.sample_weight)
     for attempt in range(2):
@@ -375,13 +378,15 @@ def count_with_sql(
             )
         say("groups: one GROUP BY over the cells, labels and score bins, with the checks")
         key_sql = space.key_sql(d, tail_sql)
-        groups = src.query(groups_sql(d, roles, columns, key_sql, (), extra), "groups")
+        groups = src.query(groups_sql(d, roles, columns, key_sql, (), extra, extremes), "groups")
         positions, codes = space.positions(numbers(groups, "k").astype(np.int64))
         if all_listed(src, space, positions, values, attempt, say):
             break
     # The totals the checks need, from the groups; then the in-memory path's checks, in its
     # order, and the key's final meaning (a sensitive feature's missing values, the labels).
     profile = _profile_of(groups, space, positions, codes, binning, roles)
+    if roles.y_score and profile.get("s_outside") and profile["s_min"] is None:
+        profile["s_min"], profile["s_max"] = _score_range(src, roles.y_score)  # for the message
     yt_col, yp_col, pos, labels = _check_profile(src, roles, profile, types, values)
     features, categories = sensitive_keys(roles, profile, types, values)
     space = KeySpace((*features, yt_col, yp_col), tail)
@@ -487,8 +492,10 @@ def _profile_of(
             profile[problem] = rows(codes == n_bins + k)
         finite = (codes < n_bins) | (codes == n_bins + SCORE_PROBLEMS.index("s_outside"))
         for key, extreme in (("s_min", pc.min), ("s_max", pc.max)):
-            column = groups.column("smin" if key == "s_min" else "smax").filter(pa.array(finite))
-            profile[key] = extreme(column).as_py()
+            name = "smin" if key == "s_min" else "smax"
+            profile[key] = None
+            if name in groups.column_names:
+                profile[key] = extreme(groups.column(name).filter(pa.array(finite))).as_py()
     if roles.sample_weight:
         for key in ("w_nan", "w_inf", "w_negative", "w_nonzero"):
             profile[key] = int(numbers(groups, key).sum())
