@@ -112,6 +112,16 @@ def _guard_sql(d: Dialect, columns: Sequence[str]) -> str:
     return "SELECT " + ", ".join(parts) + " FROM " + head
 
 
+def _range_sql(d: Dialect, key: str, column: str) -> list[str]:
+    """The smallest and largest finite value of a number column."""
+    c = d.q(column)
+    bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
+    return [
+        f"MIN(CASE WHEN NOT {bad} THEN {c} END) AS {key}_min",
+        f"MAX(CASE WHEN NOT {bad} THEN {c} END) AS {key}_max",
+    ]
+
+
 def _checks_sql(d: Dialect, key: str, column: str) -> list[str]:
     """The problems of a number column (score ``s``, weight ``w``) and its finite range."""
     c = d.q(column)
@@ -119,8 +129,7 @@ def _checks_sql(d: Dialect, key: str, column: str) -> list[str]:
     parts = [
         f"COUNT_IF({c} IS NULL OR isnan({c})) AS {key}_nan",
         f"COUNT_IF({c} IS NOT NULL AND {d.inf(c)}) AS {key}_inf",
-        f"MIN(CASE WHEN NOT {bad} THEN {c} END) AS {key}_min",
-        f"MAX(CASE WHEN NOT {bad} THEN {c} END) AS {key}_max",
+        *_range_sql(d, key, column),
     ]
     if key == "s":
         parts.append(f"COUNT_IF(NOT {bad} AND ({c} < 0 OR {c} > 1)) AS s_outside")
@@ -163,13 +172,7 @@ def _check_profile(
             where = src.first_row(column, lambda s: s.isna().to_numpy())
             raise missing_values_error(column, key, int(p[f"{key}_missing"]), where)
     # The labels are validated (binary, pos_label) before the score, as the in-memory path does.
-    labels = labels_of(
-        (
-            (roles.y_true, types[roles.y_true], present(values[roles.y_true])),
-            (roles.y_pred, types[roles.y_pred], present(values[roles.y_pred])),
-        ),
-        roles.pos_label,
-    )
+    labels = _label_keys(roles, types, values)
     for key, column, role in (
         ("s", roles.y_score, "y_score"),
         ("w", roles.sample_weight, "sample_weight"),
@@ -192,6 +195,19 @@ def _check_profile(
             if not p["w_nonzero"]:
                 raise zero_weight_error(column)
     return labels
+
+
+def _label_keys(
+    roles: Roles, types: dict[str, str], values: dict[str, list[Any]]
+) -> tuple[KeyColumn, KeyColumn, str, tuple[str, str]]:
+    """Both label columns' key columns (validated binary), the positive label, the labels."""
+    return labels_of(
+        (
+            (roles.y_true, types[roles.y_true], present(values[roles.y_true])),
+            (roles.y_pred, types[roles.y_pred], present(values[roles.y_pred])),
+        ),
+        roles.pos_label,
+    )
 
 
 def _negative(values: pd.Series, found: list[float]) -> npt.NDArray[np.bool_]:
@@ -427,17 +443,11 @@ def count_with_sql(
 
 def _score_range(src: SqlSource, score: str) -> tuple[float, float]:
     """The smallest and largest finite score ((0, 1) when there is none: the checks refuse)."""
-    d = src.dialect
-    c = d.q(score)
-    bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
-    row = one(src.query(
-        f"SELECT MIN(CASE WHEN NOT {bad} THEN {c} END) AS lo, "
-        f"MAX(CASE WHEN NOT {bad} THEN {c} END) AS hi FROM {{src}}",
-        "range",
-    ))  # fmt: skip
-    if row["lo"] is None:
+    sql = "SELECT " + ", ".join(_range_sql(src.dialect, "s", score)) + " FROM {src}"
+    row = one(src.query(sql, "range"))
+    if row["s_min"] is None:
         return 0.0, 1.0
-    return float(row["lo"]), float(row["hi"])
+    return float(row["s_min"]), float(row["s_max"])
 
 
 def _listed_keys(
@@ -450,13 +460,7 @@ def _listed_keys(
     """
     no_missing = {f"f{i}_missing": 0 for i in range(len(roles.sensitive_features))}
     try:
-        yt_col, yp_col, _, _ = labels_of(
-            (
-                (roles.y_true, types[roles.y_true], present(values[roles.y_true])),
-                (roles.y_pred, types[roles.y_pred], present(values[roles.y_pred])),
-            ),
-            roles.pos_label,
-        )
+        yt_col, yp_col, _, _ = _label_keys(roles, types, values)
         features, _ = sensitive_keys(roles, no_missing, types, values)
     except DataValidationError:
         profile = one(src.query(_profile_sql(src.dialect, roles), "profile"))
