@@ -115,6 +115,19 @@ def audit_file(path: Path | str, engine: str, **data: Any) -> AuditResult:
         return run_audit(spec)
 
 
+def same_error(path: Path | str, engine: str, **data: Any) -> str:
+    """The error ``engine`` gives for ``path``, asserted word for word the in-memory engine's."""
+    from audit import DataValidationError
+
+    errors = []
+    for name in ("memory", engine):
+        with pytest.raises(DataValidationError) as caught:
+            audit_file(path, name, **data)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    return errors[1]
+
+
 def assert_same_result(got: AuditResult, want: AuditResult) -> None:
     """Every group metric, disparity and verdict; intervals to rounding."""
     numbers = ["value", "lower", "upper", "simultaneous_lower", "simultaneous_upper"]

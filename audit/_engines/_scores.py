@@ -244,6 +244,43 @@ def _cell_key(
     return key
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """The scores of the bins that hold the median, each with its cell and weight.
+
+    Every score of the bins from the one after ``before`` rows up to bin ``last``.
+    """
+
+    values: npt.NDArray[np.float64]
+    cell: npt.NDArray[np.int64]
+    weight: npt.NDArray[np.float64]
+    before: int
+    last: int
+
+    def median(
+        self,
+        bin_index: npt.NDArray[np.int64],
+        n: npt.NDArray[np.float64],
+        w: npt.NDArray[np.float64],
+        cell: npt.NDArray[np.int64],
+        n_cells: int,
+        middle: list[int],
+    ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The exact median (np.median's), and the rows and weight above it by cell."""
+        ordered = np.sort(self.values)
+        picked = [ordered[k - self.before] for k in middle]
+        median = float(np.mean(picked)) if picked[0] != picked[1] else float(picked[0])
+        # The bins after the fetched ones are wholly above the median; within them, the
+        # fetched scores above it.
+        high = bin_index > self.last
+        above_count = sum_by(cell[high], n[high], n_cells)
+        above_weight = sum_by(cell[high], w[high], n_cells)
+        hit = self.values > median
+        above_count += sum_by(self.cell[hit], np.ones(int(hit.sum())), n_cells)
+        above_weight += sum_by(self.cell[hit], self.weight[hit], n_cells)
+        return median, above_count, above_weight
+
+
 def _listed_median(
     groups: pa.Table,
     window: MedianWindow,
@@ -274,17 +311,8 @@ def _listed_median(
         weights = np.ones(values.size)
     if values.size != through - before:  # the lists do not hold the window's rows
         return None
-    ordered = np.sort(values)
-    picked = [ordered[k - before] for k in middle]
-    median = float(np.mean(picked)) if picked[0] != picked[1] else float(picked[0])
-    # The bins after the window are wholly above the median; within it, the listed scores.
-    high = bin_index > window.last
-    above_count = sum_by(cell[high], n[high], n_cells)
-    above_weight = sum_by(cell[high], w[high], n_cells)
-    hit = values > median
-    above_count += sum_by(cell[group_of[hit]], np.ones(int(hit.sum())), n_cells)
-    above_weight += sum_by(cell[group_of[hit]], weights[hit], n_cells)
-    return median, above_count, above_weight
+    fetched = Fetched(values, cell[group_of], weights, before, window.last)
+    return fetched.median(bin_index, n, w, cell, n_cells, middle)
 
 
 def _binned_median(
@@ -299,7 +327,7 @@ def _binned_median(
     middle: list[int],
     located: Located,
 ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """The exact median from the scores of the bins holding the middle rows (a third query)."""
+    """The exact median from the scores of the bins holding the middle rows (a query)."""
     n_bins = binning.ece_bin.size
     per_bin = sum_by(bin_index, n, n_bins).round().astype(np.int64)
     ends = np.cumsum(per_bin)
@@ -315,18 +343,7 @@ def _binned_median(
         f"({', '.join(map(str, bins))})",
         "median",
     ).to_pandas()
-    values = np.sort(rows["s"].to_numpy(np.float64))
-    picked = [values[k - before] for k in middle]
-    median = float(np.mean(picked)) if picked[0] != picked[1] else float(picked[0])
-    # Bins above the last median bin are wholly above the median; within the fetched bins,
-    # count the rows above it by cell.
-    high = bin_index > bins[-1]
-    above_count = sum_by(cell[high], n[high], n_cells)
-    above_weight = sum_by(cell[high], w[high], n_cells)
-    hit = rows[rows["s"] > median]
-    if len(hit):
-        fetched = located.cells(hit)
-        above_count += np.bincount(fetched, minlength=n_cells)
-        hit_w = hit["w"].to_numpy(np.float64) if roles.sample_weight else np.ones(len(hit))
-        above_weight += sum_by(fetched, hit_w, n_cells)
-    return median, above_count, above_weight
+    values = rows["s"].to_numpy(np.float64)
+    weights = rows["w"].to_numpy(np.float64) if roles.sample_weight else np.ones(len(rows))
+    fetched = Fetched(values, located.cells(rows), weights, before, bins[-1])
+    return fetched.median(bin_index, n, w, cell, n_cells, middle)
