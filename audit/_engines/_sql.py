@@ -31,12 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -53,12 +51,18 @@ from audit._engines._base import (
     role_columns,
     sum_by,
 )
+from audit._engines._checks import (
+    check_profile,
+    checks_sql,
+    label_keys,
+    profile_of,
+    profile_sql,
+    score_range,
+)
 from audit._engines._keys import (
     KeyColumn,
     KeySpace,
     dense_cells,
-    labels_of,
-    present,
     sensitive_column,
 )
 from audit._engines._scores import (
@@ -70,13 +74,6 @@ from audit._engines._scores import (
 )
 from audit._exceptions import DataValidationError
 from audit._statistics import CellStatistics, equal_width_bins
-from audit._validation import (
-    missing_values_error,
-    negative_weight_error,
-    not_finite_error,
-    outside_unit_error,
-    zero_weight_error,
-)
 
 __all__ = [
     "FIRST_ROWS",
@@ -110,112 +107,6 @@ def _guard_sql(d: Dialect, columns: Sequence[str]) -> str:
     listed = ", ".join(d.q(c) for c in columns)
     head = f"(SELECT {listed} FROM {{src}} LIMIT {FIRST_ROWS}) AS head"
     return "SELECT " + ", ".join(parts) + " FROM " + head
-
-
-def _range_sql(d: Dialect, key: str, column: str) -> list[str]:
-    """The smallest and largest finite value of a number column."""
-    c = d.q(column)
-    bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
-    return [
-        f"MIN(CASE WHEN NOT {bad} THEN {c} END) AS {key}_min",
-        f"MAX(CASE WHEN NOT {bad} THEN {c} END) AS {key}_max",
-    ]
-
-
-def _checks_sql(d: Dialect, key: str, column: str) -> list[str]:
-    """The problems of a number column (score ``s``, weight ``w``) and its finite range."""
-    c = d.q(column)
-    bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
-    parts = [
-        f"COUNT_IF({c} IS NULL OR isnan({c})) AS {key}_nan",
-        f"COUNT_IF({c} IS NOT NULL AND {d.inf(c)}) AS {key}_inf",
-        *_range_sql(d, key, column),
-    ]
-    if key == "s":
-        parts.append(f"COUNT_IF(NOT {bad} AND ({c} < 0 OR {c} > 1)) AS s_outside")
-    else:
-        parts += [f"COUNT_IF({c} < 0) AS w_negative", f"COUNT_IF({c} <> 0) AS w_nonzero"]
-    return parts
-
-
-def _profile_sql(d: Dialect, roles: Roles) -> str:
-    """Totals: rows, missing values of the key columns, the problems of score and weight."""
-    q = d.q
-    parts = ["COUNT(*) AS n_rows"]
-    for key in ("y_true", "y_pred"):
-        label = q(getattr(roles, key))
-        parts.append(f"COUNT(*) - COUNT({label}) AS {key}_missing")
-    for i, f in enumerate(roles.sensitive_features):
-        parts.append(f"COUNT(*) - COUNT({q(f)}) AS f{i}_missing")
-    for key, column in (("s", roles.y_score), ("w", roles.sample_weight)):
-        if column is not None:
-            parts += _checks_sql(d, key, column)
-    return "SELECT " + ", ".join(parts) + " FROM {src}"
-
-
-def _check_profile(
-    src: SqlSource,
-    roles: Roles,
-    p: dict[str, Any],
-    types: dict[str, str],
-    values: dict[str, list[Any]],
-) -> tuple[KeyColumn, KeyColumn, str, tuple[str, str]]:
-    """Raise the in-memory path's error for the first problem the totals show, in its order.
-
-    Returns the label key columns, the positive label and the labels.
-    """
-    if p["n_rows"] == 0:
-        raise DataValidationError("The data is empty: 0 rows to audit.")
-    for key in ("y_true", "y_pred"):
-        column = getattr(roles, key)
-        if p[f"{key}_missing"]:
-            where = src.first_row(column, lambda s: s.isna().to_numpy())
-            raise missing_values_error(column, key, int(p[f"{key}_missing"]), where)
-    # The labels are validated (binary, pos_label) before the score, as the in-memory path does.
-    labels = _label_keys(roles, types, values)
-    for key, column, role in (
-        ("s", roles.y_score, "y_score"),
-        ("w", roles.sample_weight, "sample_weight"),
-    ):
-        if column is None:
-            continue
-        if p[f"{key}_nan"] or p[f"{key}_inf"]:
-            where = src.first_row(
-                column, lambda s: ~np.isfinite(s.to_numpy("float64", na_value=np.nan))
-            )
-            raise not_finite_error(column, role, int(p[f"{key}_nan"]), int(p[f"{key}_inf"]), where)
-        if key == "s" and roles.score_type == "probability" and p["s_outside"]:
-            where = src.first_row(column, lambda s: ((s < 0) | (s > 1)).to_numpy(bool))
-            raise outside_unit_error(column, int(p["s_outside"]), p["s_min"], p["s_max"], where)
-        if key == "w":
-            if p["w_negative"]:
-                found: list[float] = []
-                where = src.first_row(column, partial(_negative, found=found))
-                raise negative_weight_error(column, found[0] if found else p["w_min"], where)
-            if not p["w_nonzero"]:
-                raise zero_weight_error(column)
-    return labels
-
-
-def _label_keys(
-    roles: Roles, types: dict[str, str], values: dict[str, list[Any]]
-) -> tuple[KeyColumn, KeyColumn, str, tuple[str, str]]:
-    """Both label columns' key columns (validated binary), the positive label, the labels."""
-    return labels_of(
-        (
-            (roles.y_true, types[roles.y_true], present(values[roles.y_true])),
-            (roles.y_pred, types[roles.y_pred], present(values[roles.y_pred])),
-        ),
-        roles.pos_label,
-    )
-
-
-def _negative(values: pd.Series, found: list[float]) -> npt.NDArray[np.bool_]:
-    """Negative weights; the first one found is kept for the message."""
-    hits: npt.NDArray[np.bool_] = (values < 0).to_numpy(bool)
-    if hits.any() and not found:
-        found.append(float(values.to_numpy()[hits][0]))
-    return hits
 
 
 @dataclass(frozen=True)
@@ -373,7 +264,7 @@ def count_with_sql(
         lo, hi = 0.0, 1.0
         if roles.score_type != "probability":
             say("range: the scores' smallest and largest finite values")
-            lo, hi = _score_range(src, roles.y_score)
+            lo, hi = score_range(src, roles.y_score)
         binning = equal_width_bins(lo, hi, roles.score_bins)
         tail = binning.ece_bin.size + len(SCORE_PROBLEMS)
         tail_sql = score_code_sql(d, roles.y_score, binning, roles.score_type == "probability")
@@ -383,7 +274,7 @@ def count_with_sql(
         # More distinct scores in the first rows than bins: equal-width bins, for certain.
         extremes = head.scores is None or np.unique(head.scores).size <= roles.score_bins
     if roles.sample_weight:
-        extra += _checks_sql(d, "w", roles.sample_weight)
+        extra += checks_sql(d, "w", roles.sample_weight)
     for attempt in range(2):
         features, yt_col, yp_col = _listed_keys(src, roles, types, values)
         space = KeySpace((*features, yt_col, yp_col), tail)
@@ -400,10 +291,10 @@ def count_with_sql(
             break
     # The totals the checks need, from the groups; then the in-memory path's checks, in its
     # order, and the key's final meaning (a sensitive feature's missing values, the labels).
-    profile = _profile_of(groups, space, positions, codes, binning, roles)
+    profile = profile_of(groups, space, positions, codes, binning, roles)
     if roles.y_score and profile.get("s_outside") and profile["s_min"] is None:
-        profile["s_min"], profile["s_max"] = _score_range(src, roles.y_score)  # for the message
-    yt_col, yp_col, pos, labels = _check_profile(src, roles, profile, types, values)
+        profile["s_min"], profile["s_max"] = score_range(src, roles.y_score)  # for the message
+    yt_col, yp_col, pos, labels = check_profile(src, roles, profile, types, values)
     features, categories = sensitive_keys(roles, profile, types, values)
     space = KeySpace((*features, yt_col, yp_col), tail)
     meanings, key_missing = space.meanings(positions)
@@ -441,15 +332,6 @@ def count_with_sql(
     return Counted(statistics, pos, labels, unknown, int(profile["n_rows"]), d.name)
 
 
-def _score_range(src: SqlSource, score: str) -> tuple[float, float]:
-    """The smallest and largest finite score ((0, 1) when there is none: the checks refuse)."""
-    sql = "SELECT " + ", ".join(_range_sql(src.dialect, "s", score)) + " FROM {src}"
-    row = one(src.query(sql, "range"))
-    if row["s_min"] is None:
-        return 0.0, 1.0
-    return float(row["s_min"]), float(row["s_max"])
-
-
 def _listed_keys(
     src: SqlSource, roles: Roles, types: dict[str, str], values: dict[str, list[Any]]
 ) -> tuple[list[KeyColumn], KeyColumn, KeyColumn]:
@@ -460,52 +342,14 @@ def _listed_keys(
     """
     no_missing = {f"f{i}_missing": 0 for i in range(len(roles.sensitive_features))}
     try:
-        yt_col, yp_col, _, _ = _label_keys(roles, types, values)
+        yt_col, yp_col, _, _ = label_keys(roles, types, values)
         features, _ = sensitive_keys(roles, no_missing, types, values)
     except DataValidationError:
-        profile = one(src.query(_profile_sql(src.dialect, roles), "profile"))
-        _check_profile(src, roles, profile, types, values)
+        profile = one(src.query(profile_sql(src.dialect, roles), "profile"))
+        check_profile(src, roles, profile, types, values)
         sensitive_keys(roles, profile, types, values)
         raise
     return features, yt_col, yp_col
-
-
-def _profile_of(
-    groups: pa.Table,
-    space: KeySpace,
-    positions: Sequence[npt.NDArray[np.int64]],
-    codes: npt.NDArray[np.int64],
-    binning: Any,
-    roles: Roles,
-) -> dict[str, Any]:
-    """The totals :func:`_check_profile` reads, from the groups (as the profile query's)."""
-    n = numbers(groups, "n")
-
-    def rows(where: npt.NDArray[np.bool_]) -> int:
-        return round(float(n[where].sum()))
-
-    columns = space.columns
-    profile: dict[str, Any] = {"n_rows": round(float(n.sum()))}
-    for i in range(len(roles.sensitive_features)):
-        profile[f"f{i}_missing"] = rows(positions[i] == len(columns[i].values))
-    for key, j in (("y_true", -2), ("y_pred", -1)):
-        profile[f"{key}_missing"] = rows(positions[j] == len(columns[j].values))
-    if binning is not None:
-        n_bins = binning.ece_bin.size
-        for k, problem in enumerate(SCORE_PROBLEMS):
-            profile[problem] = rows(codes == n_bins + k)
-        finite = (codes < n_bins) | (codes == n_bins + SCORE_PROBLEMS.index("s_outside"))
-        for key, extreme in (("s_min", pc.min), ("s_max", pc.max)):
-            name = "smin" if key == "s_min" else "smax"
-            profile[key] = None
-            if name in groups.column_names:
-                profile[key] = extreme(groups.column(name).filter(pa.array(finite))).as_py()
-    if roles.sample_weight:
-        for key in ("w_nan", "w_inf", "w_negative", "w_nonzero"):
-            profile[key] = int(numbers(groups, key).sum())
-        profile["w_min"] = pc.min(groups.column("w_min")).as_py()
-        profile["w_max"] = pc.max(groups.column("w_max")).as_py()
-    return profile
 
 
 def sensitive_keys(
