@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from _engines import (
     DATA,
@@ -41,10 +42,11 @@ try:
     import pyspark
 except ImportError:
     pytest.fail("the Spark engine's tests need pyspark: pip install '.[dev]'", pytrace=False)
-if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+_JAVA_HOME = Path(os.environ.get("JAVA_HOME") or "/nonexistent")
+if shutil.which("javac") is None and not (_JAVA_HOME / "bin" / "javac").is_file():
     pytest.fail(
-        "the Spark engine's tests need Java 17 or later: scripts/install_system_packages "
-        "installs it (apt-get install openjdk-17-jre-headless)",
+        "the Spark engine's tests need a Java 17 JDK (javac compiles the dense counter): "
+        "scripts/install_system_packages installs it (apt-get install openjdk-17-jdk-headless)",
         pytrace=False,
     )
 
@@ -105,6 +107,7 @@ def test_statistics_equal_the_in_memory_engines(
     assert want.scores is not None
     assert want.scores.exact == (decimals == 2)  # both binnings are exercised
     assert any(s.startswith("median") for s in steps) == (decimals == 6)
+    assert not any("without the dense counter" in s for s in steps)  # it counted the groups
     assert (got.n_rows, got.engine) == (2_000, "spark")
     assert got.labels == ("<=50K", ">50K")
     sex_missing = want.missing_count[:, want.missing_columns.index("sex")].sum()
@@ -311,3 +314,143 @@ def test_run_audit_takes_a_spark_dataframe_or_a_table(spark: SparkSession) -> No
         np.testing.assert_allclose(g["value"].to_numpy(float), w["value"].to_numpy(float),
                                    rtol=1e-12)  # fmt: skip
     assert from_table.data.source == "fairtrail_scores"
+
+
+# --- the dense counter (audit/_engines/_dense.py) ---------------------------------------------
+
+
+def _same_column(name: str, got: pa.ChunkedArray, want: pa.ChunkedArray) -> None:
+    """Equal NULLs; integers exactly; doubles exactly (NaN equal), sums up to rounding."""
+    assert got.type.equals(want.type) or pa.types.is_integer(want.type), (name, got.type)
+    assert got.is_null().to_pylist() == want.is_null().to_pylist(), name
+    g = got.drop_null().to_numpy().astype(np.float64)
+    w = want.drop_null().to_numpy().astype(np.float64)
+    if pa.types.is_integer(want.type):
+        assert got.to_pylist() == want.to_pylist(), name
+    elif name in ("s1", "s2", "w", "wi_sum"):
+        np.testing.assert_allclose(g, w, rtol=1e-12, equal_nan=True, err_msg=name)
+    else:
+        np.testing.assert_array_equal(g, w, err_msg=name)  # -0.0 == 0.0, NaN == NaN
+
+
+def test_the_dense_counter_equals_spark_sqls_group_by(spark: SparkSession) -> None:
+    """Every kind of aggregate the groups use, on NULL, NaN, ±inf, -0.0 and out-of-range
+    scores, integer and double weights and a column with missing values, spread over four
+    partitions: Spark SQL's own GROUP BY of the same aggregates is the oracle."""
+    from audit._engines._base import Aggregate, group_aggregates, select_groups
+    from audit._engines._checks import checks_sql
+    from audit._engines._dense import dense_groups
+    from audit._engines._spark import SPARK
+
+    rng = np.random.default_rng(7)
+    n = 3_000
+    special = [None, float("nan"), float("inf"), float("-inf"), -0.0, 0.0, 1.0, 1.5, -0.25]
+    score = [special[i] if i < len(special) else float(v)
+             for i, v in enumerate(np.round(rng.random(n), 3))]  # fmt: skip
+    score = [score[i] if i % 97 else special[i % len(special)] for i in range(n)]
+    weight = [None if i % 211 == 5 else float(v) for i, v in enumerate(rng.integers(-1, 4, n))]
+    rows = [
+        (("a", "b", "c")[i % 3], score[i], int(rng.integers(-5, 50)), weight[i],
+         None if i % 7 == 0 else "x")
+        for i in range(n)
+    ]  # fmt: skip
+    frame = spark.createDataFrame(rows, "g string, s double, wi int, wd double, x string")
+    frame.repartition(4).createOrReplaceTempView("dense_oracle")
+    columns = [("g", "STRING"), ("s", "DOUBLE"), ("wi", "INT"), ("wd", "DOUBLE"), ("x", "STRING")]
+    roles = Roles(y_true="g", y_pred="g", sensitive_features=("g",), y_score="s",
+                  sample_weight="wd")  # fmt: skip
+    extra: list[Aggregate | str] = [
+        *checks_sql(SPARK, "s", "s"),
+        *checks_sql(SPARK, "w", "wd"),
+        Aggregate("SUM", "`wi`", "wi_sum"),
+        Aggregate("MIN", "`wi`", "wi_min"),
+        Aggregate("MAX", "`wi`", "wi_max"),
+    ]
+    aggregates = group_aggregates(SPARK, roles, columns, extra, extremes=True)
+    bins = (
+        "CASE WHEN s IS NULL OR isnan(s) OR s = double('inf') OR s = double('-inf') "
+        "OR s < 0 OR s > 1 THEN 10 ELSE LEAST(CAST(FLOOR(s * 10) AS BIGINT), 9) END"
+    )
+    key = f"CAST(CASE g WHEN 'a' THEN 0 WHEN 'b' THEN 1 ELSE 2 END AS BIGINT) * 11 + ({bins})"
+
+    sql = select_groups(key, (), aggregates).replace("{src}", "dense_oracle")
+    want = spark.sql(sql).toArrow().sort_by("k")
+    got = dense_groups(spark, "dense_oracle", key, aggregates, 11).sort_by("k")
+
+    assert got.column_names == want.column_names
+    assert "m4" in got.column_names
+    assert "smin" in got.column_names
+    assert got.num_rows == want.num_rows
+    assert sum(got.column("n").to_pylist()) == n
+    for name in want.column_names:
+        _same_column(name, got.column(name), want.column(name))
+    # By hand: the first rows' specials land where the key says.
+    by_key = dict(zip(got.column("k").to_pylist(), got.column("s_inf").to_pylist(), strict=True))
+    assert sum(by_key.values()) == sum(1 for v in score if v is not None and abs(v) == np.inf)
+
+
+def test_the_sql_group_by_counts_when_the_dense_blocks_would_not_fit(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audit._engines import _dense
+
+    monkeypatch.setattr(_dense, "MAX_BYTES", 1_000)  # less than one block of 10,003 bins
+    path = write(predictions_frame(1_500, score_decimals=6), tmp_path / "p.parquet")
+    steps: list[str] = []
+    got = count_files(find_files(path), ROLES, "spark", on_step=steps.append)
+    assert [s for s in steps if "without the dense counter" in s] == [
+        "groups: as SQL, without the dense counter (too many groups for dense blocks "
+        "(more than 0 blocks of 10003 slots))"
+    ]
+    assert_same_statistics(got.statistics, memory_statistics(path, ROLES))
+
+
+def test_the_dense_counters_jar_is_compiled_once_or_refused_without_a_jdk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    from audit._engines._dense import DenseRefused, dense_jar
+
+    monkeypatch.setenv("FAIRTRAIL_CACHE", str(tmp_path / "cache"))
+    jar = dense_jar()
+    assert jar.parent == tmp_path / "cache" / "spark"
+    assert "fairtrail/spark/DenseGroupBy.class" in zipfile.ZipFile(jar).namelist()
+    stamp = jar.stat().st_mtime_ns
+    assert dense_jar() == jar
+    assert jar.stat().st_mtime_ns == stamp
+    assert [p.name for p in jar.parent.iterdir()] == [jar.name]  # no staged file left
+
+    monkeypatch.setenv("FAIRTRAIL_CACHE", str(tmp_path / "other"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no javac on it
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(DenseRefused, match=r"^javac \(a JDK\) was not found$"):
+        dense_jar()
+
+
+def test_fairtrail_spark_jar_prints_the_jar_or_says_why_not(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def spark_jar(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fairtrail", "spark-jar"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+            env={"PYTHONPATH": str(Path(__file__).parents[1]), **env},
+        )
+
+    javac = Path(shutil.which("javac") or _JAVA_HOME / "bin" / "javac").resolve()
+    made = spark_jar(PATH=f"{javac.parent}:/usr/bin:/bin", FAIRTRAIL_CACHE=str(tmp_path / "c"))
+    assert made.returncode == 0, made.stderr
+    (printed,) = made.stdout.splitlines()
+    assert Path(printed).parent == tmp_path / "c" / "spark"
+    assert Path(printed).is_file()
+
+    refused = spark_jar(PATH=str(tmp_path), FAIRTRAIL_CACHE=str(tmp_path / "empty"))
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr.strip() == (
+        "fairtrail: error: the dense counter's jar cannot be built: javac (a JDK) was not found"
+    )

@@ -51,6 +51,7 @@ def test_wheel_holds_packages_data_and_entry_point(wheel: Path) -> None:
             )
         ),
         "lineage/spec/facets/1-1-0/ContentDigestDatasetFacet.json",  # the file-list digest
+        "audit/_engines/java/DenseGroupBy.java",  # Spark's dense counter, compiled on use
         "reports/__init__.py",
         "reports/templates/report.html.j2",
         "reports/assets/report.css",

@@ -19,10 +19,12 @@ import pyarrow.compute as pc
 from audit._statistics import CellStatistics
 
 __all__ = [
+    "Aggregate",
     "Counted",
     "Dialect",
     "Roles",
     "SqlSource",
+    "group_aggregates",
     "groups_sql",
     "literal",
     "missing_counts",
@@ -31,6 +33,7 @@ __all__ = [
     "numbers",
     "one",
     "role_columns",
+    "select_groups",
     "sum_by",
 ]
 
@@ -80,6 +83,23 @@ class Dialect:
     def inf(self, expr: str) -> str:
         """True when ``expr`` is infinite."""
         return self.isinf.format(expr)
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One aggregate of a ``GROUP BY``: ``func(arg) AS alias``.
+
+    Kept apart (not as SQL text) so that an engine may compute it without SQL: the Spark
+    engine's dense counter (:mod:`audit._engines._dense`) takes ``SUM``, ``COUNT_IF``, ``MIN``
+    and ``MAX`` of number expressions.
+    """
+
+    func: str  # COUNT | SUM | COUNT_IF | MIN | MAX
+    arg: str
+    alias: str
+
+    def __str__(self) -> str:
+        return f"{self.func}({self.arg}) AS {self.alias}"
 
 
 @dataclass(frozen=True)
@@ -165,7 +185,9 @@ def role_columns(roles: Roles) -> set[str]:
     return {c for c in (*named, *roles.sensitive_features) if c}
 
 
-def missing_counts_sql(d: Dialect, columns: Sequence[tuple[str, str]], skip: set[str]) -> list[str]:
+def missing_counts_sql(
+    d: Dialect, columns: Sequence[tuple[str, str]], skip: set[str]
+) -> list[Aggregate]:
     """``COUNT_IF(column is missing) AS m<j>`` for the other columns (NaN is missing in floats)."""
     out = []
     for j, (name, sql_type) in enumerate(columns):
@@ -173,7 +195,7 @@ def missing_counts_sql(d: Dialect, columns: Sequence[tuple[str, str]], skip: set
             continue
         c = d.q(name)
         missing = f"{c} IS NULL OR isnan({c})" if is_float_type(sql_type) else f"{c} IS NULL"
-        out.append(f"COUNT_IF({missing}) AS m{j}")
+        out.append(Aggregate("COUNT_IF", missing, f"m{j}"))
     return out
 
 
@@ -201,13 +223,37 @@ def missing_counts(
     return out
 
 
+def group_aggregates(
+    d: Dialect,
+    roles: Roles,
+    columns: Sequence[tuple[str, str]],
+    extra_aggregates: Sequence[Aggregate | str] = (),
+    extremes: bool = True,
+) -> list[Aggregate | str]:
+    """The aggregates of the ``GROUP BY`` of the counts and sums (see :func:`groups_sql`)."""
+    q = d.q
+    aggregates: list[Aggregate | str] = [Aggregate("COUNT", "*", "n")]
+    w = q(roles.sample_weight) if roles.sample_weight else None
+    if w:
+        aggregates.append(Aggregate("SUM", w, "w"))
+    if roles.y_score:
+        s = q(roles.y_score)
+        sw = f"{s} * {w}" if w else s
+        aggregates += [Aggregate("SUM", sw, "s1"), Aggregate("SUM", f"{sw} * {s}", "s2")]
+        if extremes:
+            aggregates += [Aggregate("MIN", s, "smin"), Aggregate("MAX", s, "smax")]
+    aggregates += missing_counts_sql(d, columns, role_columns(roles))
+    aggregates += extra_aggregates
+    return aggregates
+
+
 def groups_sql(
     d: Dialect,
     roles: Roles,
     columns: Sequence[tuple[str, str]],
     key: str,
     extra_keys: Sequence[str] = (),
-    extra_aggregates: Sequence[str] = (),
+    extra_aggregates: Sequence[Aggregate | str] = (),
     extremes: bool = True,
 ) -> str:
     """The ``GROUP BY`` of the counts and sums by ``key``.
@@ -215,23 +261,19 @@ def groups_sql(
     ``extremes``: each group's smallest and largest score too (they tell whether every bin
     holds one value: not needed when the first rows already show more values than bins).
     """
-    q = d.q
-    aggregates = ["COUNT(*) AS n"]
-    w = q(roles.sample_weight) if roles.sample_weight else None
-    if w:
-        aggregates.append(f"SUM({w}) AS w")
-    if roles.y_score:
-        s = q(roles.y_score)
-        sw = f"{s} * {w}" if w else s
-        aggregates += [f"SUM({sw}) AS s1", f"SUM({sw} * {s}) AS s2"]
-        if extremes:
-            aggregates += [f"MIN({s}) AS smin", f"MAX({s}) AS smax"]
-    aggregates += missing_counts_sql(d, columns, role_columns(roles))
-    aggregates += extra_aggregates
+    aggregates = group_aggregates(d, roles, columns, extra_aggregates, extremes)
+    return select_groups(key, extra_keys, aggregates)
+
+
+def select_groups(
+    key: str, extra_keys: Sequence[str], aggregates: Sequence[Aggregate | str]
+) -> str:
+    """``SELECT key AS k, … GROUP BY`` the keys, by position."""
     keys = [f"{key} AS k", *extra_keys]
     # By position: a data column named like an alias would win over the alias.
     group = ", ".join(str(i + 1) for i in range(len(keys)))
-    return "SELECT " + ", ".join(keys + aggregates) + " FROM {src} GROUP BY " + group
+    selected = ", ".join([*keys, *map(str, aggregates)])
+    return "SELECT " + selected + " FROM {src} GROUP BY " + group
 
 
 def one(table: pa.Table) -> dict[str, Any]:

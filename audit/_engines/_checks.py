@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit._engines._base import Dialect, Roles, SqlSource, numbers, one
+from audit._engines._base import Aggregate, Dialect, Roles, SqlSource, numbers, one
 from audit._engines._keys import KeyColumn, KeySpace, labels_of, present
 from audit._engines._scores import SCORE_PROBLEMS
 from audit._exceptions import DataValidationError
@@ -33,36 +33,39 @@ from audit._validation import (
 __all__ = ["check_profile", "checks_sql", "label_keys", "profile_of", "profile_sql", "score_range"]
 
 
-def _range_sql(d: Dialect, key: str, column: str) -> list[str]:
+def _range_sql(d: Dialect, key: str, column: str) -> list[Aggregate]:
     """The smallest and largest finite value of a number column."""
     c = d.q(column)
     bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
     return [
-        f"MIN(CASE WHEN NOT {bad} THEN {c} END) AS {key}_min",
-        f"MAX(CASE WHEN NOT {bad} THEN {c} END) AS {key}_max",
+        Aggregate("MIN", f"CASE WHEN NOT {bad} THEN {c} END", f"{key}_min"),
+        Aggregate("MAX", f"CASE WHEN NOT {bad} THEN {c} END", f"{key}_max"),
     ]
 
 
-def checks_sql(d: Dialect, key: str, column: str) -> list[str]:
+def checks_sql(d: Dialect, key: str, column: str) -> list[Aggregate]:
     """The problems of a number column (score ``s``, weight ``w``) and its finite range."""
     c = d.q(column)
     bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
     parts = [
-        f"COUNT_IF({c} IS NULL OR isnan({c})) AS {key}_nan",
-        f"COUNT_IF({c} IS NOT NULL AND {d.inf(c)}) AS {key}_inf",
+        Aggregate("COUNT_IF", f"{c} IS NULL OR isnan({c})", f"{key}_nan"),
+        Aggregate("COUNT_IF", f"{c} IS NOT NULL AND {d.inf(c)}", f"{key}_inf"),
         *_range_sql(d, key, column),
     ]
     if key == "s":
-        parts.append(f"COUNT_IF(NOT {bad} AND ({c} < 0 OR {c} > 1)) AS s_outside")
+        parts.append(Aggregate("COUNT_IF", f"NOT {bad} AND ({c} < 0 OR {c} > 1)", "s_outside"))
     else:
-        parts += [f"COUNT_IF({c} < 0) AS w_negative", f"COUNT_IF({c} <> 0) AS w_nonzero"]
+        parts += [
+            Aggregate("COUNT_IF", f"{c} < 0", "w_negative"),
+            Aggregate("COUNT_IF", f"{c} <> 0", "w_nonzero"),
+        ]
     return parts
 
 
 def profile_sql(d: Dialect, roles: Roles) -> str:
     """Totals: rows, missing values of the key columns, the problems of score and weight."""
     q = d.q
-    parts = ["COUNT(*) AS n_rows"]
+    parts: list[Aggregate | str] = ["COUNT(*) AS n_rows"]
     for key in ("y_true", "y_pred"):
         label = q(getattr(roles, key))
         parts.append(f"COUNT(*) - COUNT({label}) AS {key}_missing")
@@ -71,7 +74,7 @@ def profile_sql(d: Dialect, roles: Roles) -> str:
     for key, column in (("s", roles.y_score), ("w", roles.sample_weight)):
         if column is not None:
             parts += checks_sql(d, key, column)
-    return "SELECT " + ", ".join(parts) + " FROM {src}"
+    return "SELECT " + ", ".join(map(str, parts)) + " FROM {src}"
 
 
 def check_profile(
@@ -141,7 +144,7 @@ def _negative(values: pd.Series, found: list[float]) -> npt.NDArray[np.bool_]:
 
 def score_range(src: SqlSource, score: str) -> tuple[float, float]:
     """The smallest and largest finite score ((0, 1) when there is none: the checks refuse)."""
-    sql = "SELECT " + ", ".join(_range_sql(src.dialect, "s", score)) + " FROM {src}"
+    sql = "SELECT " + ", ".join(map(str, _range_sql(src.dialect, "s", score))) + " FROM {src}"
     row = one(src.query(sql, "range"))
     if row["s_min"] is None:
         return 0.0, 1.0

@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from audit._engines._base import (
+    Aggregate,
     Counted,
     Roles,
     SqlSource,
@@ -189,7 +190,7 @@ def count_regression(
         f"{weight} * ({y} - {c}) * ({y} - {c})",
     ]
     tail = f"({binned(e, 'e')}) * {n_bins} + ({binned(y, 'y')})"
-    aggregates = ["COUNT(*) AS n"]
+    aggregates: list[Aggregate | str] = ["COUNT(*) AS n"]
     aggregates += [f"SUM({x}) AS s{i}" for i, x in enumerate(summands)]
     k = len(summands)
     aggregates += [
@@ -202,7 +203,7 @@ def count_regression(
         space = KeySpace(tuple(features), n_bins * n_bins)
         key = f"{space.key_sql(d, tail)} AS k"
         groups = src.query(
-            "SELECT " + ", ".join([key, *aggregates]) + " FROM {src} GROUP BY 1", "groups"
+            "SELECT " + ", ".join([key, *map(str, aggregates)]) + " FROM {src} GROUP BY 1", "groups"
         )
         keys = numbers(groups, "k").astype(np.int64)
         if all_listed(src, space, space.positions(keys)[0], values, attempt, say):

@@ -22,14 +22,15 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from audit._engines._base import Counted, Dialect, Roles, number_columns
+from audit._engines._base import Aggregate, Counted, Dialect, Roles, number_columns
+from audit._engines._dense import DenseRefused, dense_groups, dense_jar
 from audit._engines._files import CSV_NULLS, InputFiles
 from audit._engines._sql import count_with_sql
 from audit._exceptions import DataValidationError, SpecError
@@ -51,6 +52,8 @@ SPARK = Dialect(
     backslash_escapes=True,
     list_agg=None,  # collect_list would make the GROUP BY an object hash aggregate: 1.6x slower
 )
+
+_T = TypeVar("_T")
 
 #: Spark's logging in a session fairtrail starts: errors only, no executor stack traces.
 _LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
@@ -105,8 +108,10 @@ def spark_session() -> SparkSession:
     the audit, for example ``SparkSession.builder.master("spark://host:7077").getOrCreate()``
     or ``SparkSession.builder.remote("sc://host:15002").getOrCreate()``. Without one, a local
     session is started: ``local[2]``, 4 shuffle partitions, no web UI, UTC session time zone,
-    case-sensitive column names (as the other engines), and Spark's log at ERROR. It lives until
-    the Python process ends (or ``spark_session().stop()``).
+    case-sensitive column names (as the other engines), Spark's log at ERROR, and the dense
+    counter (:func:`~audit._engines._dense.dense_jar`, compiled on first use when a JDK is
+    there) on the class path. It lives until the Python process ends (or
+    ``spark_session().stop()``).
 
     Returns
     -------
@@ -139,6 +144,8 @@ def spark_session() -> SparkSession:
         builder = builder.config(
             "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG_CONFIG.as_uri()}"
         )
+    with contextlib.suppress(DenseRefused):  # no JDK: the groups' GROUP BY runs as SQL
+        builder = builder.config("spark.driver.extraClassPath", str(dense_jar()))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -332,6 +339,8 @@ class SparkSource:
         self.inputs = inputs
         self.name = name or (inputs.spec if inputs is not None else "<Spark DataFrame>")
         self.timings: dict[str, float] = {}
+        #: Why the dense counter did not run (then the SQL ``GROUP BY`` did), if it did not.
+        self.dense_refused: str | None = None
         numbers = number_columns(roles)
         # A CSV input's number columns and their roles, for pyarrow when it reads the files
         # again to find a row or to explain an error.
@@ -380,9 +389,38 @@ class SparkSource:
 
     def query(self, sql: str, step: str) -> pa.Table:
         """Run one aggregate query (``{src}`` is the data) and return its result."""
+        return self._timed(step, lambda: self._run(sql))
+
+    def dense_groups(
+        self, key_sql: str, aggregates: Sequence[Aggregate | str], tail: int, step: str
+    ) -> pa.Table | None:
+        """The ``GROUP BY`` of the groups by the dense counter, or None to run it as SQL.
+
+        See :mod:`audit._engines._dense`; the reason it did not run is kept in
+        ``dense_refused``.
+        """
+
+        def run() -> pa.Table | None:
+            self.dataframe.createOrReplaceTempView(self._view)
+            try:
+                return dense_groups(self.spark, self._view, key_sql, aggregates, tail)
+            except DenseRefused as refused:
+                self.dense_refused = str(refused)
+                return None
+            finally:
+                self.spark.catalog.dropTempView(self._view)
+
+        return self._timed(step, run)
+
+    def _timed(self, step: str, run: Callable[[], _T]) -> _T:
+        """``run()``, timed as ``step``; a failure is the in-memory path's error when it has one.
+
+        A CSV that Spark cannot read as it was asked (quoted line breaks, bytes that are not
+        UTF-8) is read again by pyarrow's rules, and ``run`` tried once more.
+        """
         started = time.perf_counter()
         try:
-            table = self._run(sql)
+            result = run()
         except _spark_errors() as exc:
             if self.inputs is None:
                 raise
@@ -393,11 +431,11 @@ class SparkSource:
             self.dataframe = _numbers_as_double(self._reread(), tuple(number_columns(self.roles)))
             self._reread = None
             try:
-                table = self._run(sql)
+                result = run()
             except _spark_errors() as again:
                 raise self._problem(again) from None
         self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - started
-        return table
+        return result
 
     def _run(self, sql: str) -> pa.Table:
         self.dataframe.createOrReplaceTempView(self._view)

@@ -39,16 +39,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit._engines._base import (
+    Aggregate,
     Counted,
     Dialect,
     Roles,
     SqlSource,
-    groups_sql,
+    group_aggregates,
     missing_counts,
     number_columns,
     numbers,
     one,
     role_columns,
+    select_groups,
     sum_by,
 )
 from audit._engines._checks import (
@@ -258,7 +260,7 @@ def count_with_sql(
     binning = None
     tail, tail_sql = 1, "0"
     window = None
-    extra: list[str] = []
+    extra: list[Aggregate | str] = []
     extremes = True  # each group's smallest and largest score: are the bins the values?
     if roles.y_score:
         lo, hi = 0.0, 1.0
@@ -285,7 +287,8 @@ def count_with_sql(
             )
         say("groups: one GROUP BY over the cells, labels and score bins, with the checks")
         key_sql = space.key_sql(d, tail_sql)
-        groups = src.query(groups_sql(d, roles, columns, key_sql, (), extra, extremes), "groups")
+        aggregates = group_aggregates(d, roles, columns, extra, extremes)
+        groups = _groups(src, key_sql, aggregates, tail, say)
         positions, codes = space.positions(numbers(groups, "k").astype(np.int64))
         if all_listed(src, space, positions, values, attempt, say):
             break
@@ -330,6 +333,27 @@ def count_with_sql(
         weighted=weighted,
     )
     return Counted(statistics, pos, labels, unknown, int(profile["n_rows"]), d.name)
+
+
+def _groups(
+    src: SqlSource,
+    key_sql: str,
+    aggregates: Sequence[Aggregate | str],
+    tail: int,
+    say: Callable[[str], None],
+) -> pa.Table:
+    """The groups: by the engine's dense counter when it has one (Spark), else by SQL.
+
+    The dense counter pays off with many slots per key prefix (the score bins).
+    """
+    dense = getattr(src, "dense_groups", None)
+    if dense is not None and tail > 1:
+        table: pa.Table | None = dense(key_sql, aggregates, tail, "groups")
+        if table is not None:
+            return table
+        reason = getattr(src, "dense_refused", None)
+        say(f"groups: as SQL, without the dense counter ({reason})")
+    return src.query(select_groups(key_sql, (), aggregates), "groups")
 
 
 def _listed_keys(
