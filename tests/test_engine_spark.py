@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from _engines import (
     DATA,
@@ -320,8 +321,13 @@ def test_run_audit_takes_a_spark_dataframe_or_a_table(spark: SparkSession) -> No
 
 
 def _same_column(name: str, got: pa.ChunkedArray, want: pa.ChunkedArray) -> None:
-    """Equal NULLs; integers exactly; doubles exactly (NaN equal), sums up to rounding."""
+    """Equal NULLs; integers exactly; doubles exactly (NaN equal), sums up to rounding.
+
+    A SUM of only NULLs is NULL in SQL and 0 from the counter: ``numbers()`` reads both as 0.
+    """
     assert got.type.equals(want.type) or pa.types.is_integer(want.type), (name, got.type)
+    if name in ("s1", "s2", "w", "wi_sum"):
+        want = pc.fill_null(want, 0)
     assert got.is_null().to_pylist() == want.is_null().to_pylist(), name
     g = got.drop_null().to_numpy().astype(np.float64)
     w = want.drop_null().to_numpy().astype(np.float64)
@@ -336,7 +342,9 @@ def _same_column(name: str, got: pa.ChunkedArray, want: pa.ChunkedArray) -> None
 def test_the_dense_counter_equals_spark_sqls_group_by(spark: SparkSession) -> None:
     """Every kind of aggregate the groups use, on NULL, NaN, ±inf, -0.0 and out-of-range
     scores, integer and double weights and a column with missing values, spread over four
-    partitions: Spark SQL's own GROUP BY of the same aggregates is the oracle."""
+    partitions: Spark SQL's own GROUP BY of the same aggregates is the oracle. A per-cell
+    aggregate (checks, missing values) is compared per key prefix (cell and labels): the
+    counter gives its value once, at the prefix's first group, NULL or 0 at the others."""
     from audit._engines._base import Aggregate, group_aggregates, select_groups
     from audit._engines._checks import checks_sql
     from audit._engines._dense import dense_groups
@@ -350,8 +358,8 @@ def test_the_dense_counter_equals_spark_sqls_group_by(spark: SparkSession) -> No
     score = [score[i] if i % 97 else special[i % len(special)] for i in range(n)]
     weight = [None if i % 211 == 5 else float(v) for i, v in enumerate(rng.integers(-1, 4, n))]
     rows = [
-        (("a", "b", "c")[i % 3], score[i], int(rng.integers(-5, 50)), weight[i],
-         None if i % 7 == 0 else "x")
+        (("a", "b", "c", "d")[i % 4], score[i], int(rng.integers(-5, 50)),
+         None if i % 4 == 3 else weight[i], None if i % 7 == 0 else "x")
         for i in range(n)
     ]  # fmt: skip
     frame = spark.createDataFrame(rows, "g string, s double, wi int, wd double, x string")
@@ -361,32 +369,51 @@ def test_the_dense_counter_equals_spark_sqls_group_by(spark: SparkSession) -> No
                   sample_weight="wd")  # fmt: skip
     extra: list[Aggregate | str] = [
         *checks_sql(SPARK, "s", "s"),
-        *checks_sql(SPARK, "w", "wd"),
+        *checks_sql(SPARK, "w", "wd"),  # g = 'd' has no weights: its w_min is NULL
         Aggregate("SUM", "`wi`", "wi_sum"),
         Aggregate("MIN", "`wi`", "wi_min"),
         Aggregate("MAX", "`wi`", "wi_max"),
+        Aggregate("MAX", "`wi`", "wi_cell_max", per_cell=True),
     ]
     aggregates = group_aggregates(SPARK, roles, columns, extra, extremes=True)
     bins = (
         "CASE WHEN s IS NULL OR isnan(s) OR s = double('inf') OR s = double('-inf') "
         "OR s < 0 OR s > 1 THEN 10 ELSE LEAST(CAST(FLOOR(s * 10) AS BIGINT), 9) END"
     )
-    key = f"CAST(CASE g WHEN 'a' THEN 0 WHEN 'b' THEN 1 ELSE 2 END AS BIGINT) * 11 + ({bins})"
+    prefix = "CAST(CASE g WHEN 'a' THEN 0 WHEN 'b' THEN 1 WHEN 'c' THEN 2 ELSE 3 END AS BIGINT)"
+    key = f"{prefix} * 11 + ({bins})"
+    per_group = [a for a in aggregates if not (isinstance(a, Aggregate) and a.per_cell)]
+    per_cell = [a for a in aggregates if isinstance(a, Aggregate) and a.per_cell]
+    assert {a.alias for a in per_cell} >= {"m4", "w_nan", "w_min", "s_outside", "wi_cell_max"}
 
-    sql = select_groups(key, (), aggregates).replace("{src}", "dense_oracle")
-    want = spark.sql(sql).toArrow().sort_by("k")
+    def oracle(by: str, chosen: list[Aggregate | str]) -> pa.Table:
+        sql = select_groups(by, (), chosen).replace("{src}", "dense_oracle")
+        return spark.sql(sql).toArrow().sort_by("k")
+
     got = dense_groups(spark, "dense_oracle", key, aggregates, 11).sort_by("k")
-
-    assert got.column_names == want.column_names
-    assert "m4" in got.column_names
-    assert "smin" in got.column_names
+    assert got.column_names == ["k", *(str(a).rsplit(" AS ", 1)[1] for a in aggregates)]
+    want = oracle(key, per_group)
     assert got.num_rows == want.num_rows
     assert sum(got.column("n").to_pylist()) == n
     for name in want.column_names:
         _same_column(name, got.column(name), want.column(name))
-    # By hand: the first rows' specials land where the key says.
-    by_key = dict(zip(got.column("k").to_pylist(), got.column("s_inf").to_pylist(), strict=True))
-    assert sum(by_key.values()) == sum(1 for v in score if v is not None and abs(v) == np.inf)
+
+    # Per cell: the counter's one value per prefix, at the prefix's first (smallest) key.
+    keys = np.asarray(got.column("k").to_pylist())
+    first = np.r_[True, keys[1:] // 11 != keys[:-1] // 11]
+    want_cells = oracle(prefix, per_cell)
+    for a in per_cell:
+        column = got.column(a.alias)
+        others = column.filter(pa.array(~first)).to_pylist()
+        assert set(others) <= ({None} if a.func in ("MIN", "MAX") else {0}), a.alias
+        at_first = pa.chunked_array([column.filter(pa.array(first))])
+        _same_column(a.alias, at_first, want_cells.column(a.alias))
+    assert want_cells.column("w_min").null_count == 1  # g = 'd' (no weights): NULL in both
+
+    # By hand: every infinite score counted once, in the prefixes' totals.
+    assert sum(got.column("s_inf").to_pylist()) == sum(
+        1 for v in score if v is not None and abs(v) == np.inf
+    )
 
 
 def test_the_sql_group_by_counts_when_the_dense_blocks_would_not_fit(

@@ -97,6 +97,9 @@ class Aggregate:
     func: str  # COUNT | SUM | COUNT_IF | MIN | MAX
     arg: str
     alias: str
+    #: Only its totals per cell (or over all rows) are read, never a group's own value: an
+    #: engine may aggregate it per cell and labels instead (the checks, missing values).
+    per_cell: bool = False
 
     def __str__(self) -> str:
         return f"{self.func}({self.arg}) AS {self.alias}"
@@ -195,7 +198,7 @@ def missing_counts_sql(
             continue
         c = d.q(name)
         missing = f"{c} IS NULL OR isnan({c})" if is_float_type(sql_type) else f"{c} IS NULL"
-        out.append(Aggregate("COUNT_IF", missing, f"m{j}"))
+        out.append(Aggregate("COUNT_IF", missing, f"m{j}", per_cell=True))
     return out
 
 

@@ -38,8 +38,8 @@ def _range_sql(d: Dialect, key: str, column: str) -> list[Aggregate]:
     c = d.q(column)
     bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
     return [
-        Aggregate("MIN", f"CASE WHEN NOT {bad} THEN {c} END", f"{key}_min"),
-        Aggregate("MAX", f"CASE WHEN NOT {bad} THEN {c} END", f"{key}_max"),
+        Aggregate("MIN", f"CASE WHEN NOT {bad} THEN {c} END", f"{key}_min", per_cell=True),
+        Aggregate("MAX", f"CASE WHEN NOT {bad} THEN {c} END", f"{key}_max", per_cell=True),
     ]
 
 
@@ -48,16 +48,17 @@ def checks_sql(d: Dialect, key: str, column: str) -> list[Aggregate]:
     c = d.q(column)
     bad = f"({c} IS NULL OR isnan({c}) OR {d.inf(c)})"
     parts = [
-        Aggregate("COUNT_IF", f"{c} IS NULL OR isnan({c})", f"{key}_nan"),
-        Aggregate("COUNT_IF", f"{c} IS NOT NULL AND {d.inf(c)}", f"{key}_inf"),
+        Aggregate("COUNT_IF", f"{c} IS NULL OR isnan({c})", f"{key}_nan", per_cell=True),
+        Aggregate("COUNT_IF", f"{c} IS NOT NULL AND {d.inf(c)}", f"{key}_inf", per_cell=True),
         *_range_sql(d, key, column),
     ]
     if key == "s":
-        parts.append(Aggregate("COUNT_IF", f"NOT {bad} AND ({c} < 0 OR {c} > 1)", "s_outside"))
+        outside = f"NOT {bad} AND ({c} < 0 OR {c} > 1)"
+        parts.append(Aggregate("COUNT_IF", outside, "s_outside", per_cell=True))
     else:
         parts += [
-            Aggregate("COUNT_IF", f"{c} < 0", "w_negative"),
-            Aggregate("COUNT_IF", f"{c} <> 0", "w_nonzero"),
+            Aggregate("COUNT_IF", f"{c} < 0", "w_negative", per_cell=True),
+            Aggregate("COUNT_IF", f"{c} <> 0", "w_nonzero", per_cell=True),
         ]
     return parts
 

@@ -6,7 +6,11 @@ to four times slower than into a few hundred: its hash map outgrows the caches. 
 (cell and labels) and a slot (the score bin) and counts into one block of arrays per prefix.
 It runs inside Spark, on the same projection the SQL would aggregate, and gives the same
 columns: counts exactly, ``MIN``/``MAX`` exactly (Spark's order of doubles), sums of doubles
-up to their rounding (the order of additions differs, as it does between Spark runs).
+up to their rounding (the order of additions differs, as it does between Spark runs); a sum
+of only NULLs is 0 where SQL says NULL (:func:`~audit._engines._base.numbers` reads both as
+0). An aggregate marked ``per_cell`` (the checks, missing values) is aggregated per prefix and
+given once, at the prefix's first group (0 or NULL at its others): its totals per cell are
+the SQL's, and a weighted audit's blocks stay small.
 
 The class is compiled once with ``javac`` against the running PySpark's jars and cached under
 ``$FAIRTRAIL_CACHE`` (default ``~/.cache/fairtrail``); a Spark session that fairtrail starts
@@ -182,7 +186,8 @@ def dense_groups(
         projected = spark.sql(
             f"SELECT CAST(k AS BIGINT) AS k{''.join(', ' + e for e in numbers)} FROM {view}_dense"
         )
-        kinds = "".join(_KINDS[a.func] for a in kept)
+        # Upper case: per block (cell and labels), for the aggregates read only per cell.
+        kinds = "".join(_KINDS[a.func].upper() if a.per_cell else _KINDS[a.func] for a in kept)
         tasks = max(1, int(spark.sparkContext.defaultParallelism))
         try:
             # The driver writes the result to a file beside Python: Py4J would copy it as text.

@@ -9,7 +9,9 @@
  *
  * The input is a projection: column 0 the key (BIGINT, not null), then number columns
  * (DOUBLE, NULL skipped), each summed, or its smallest or largest value kept, as Spark SQL's
- * SUM, MIN and MAX (NaN above every number, -0.0 equal to 0.0). Every row is counted.
+ * SUM, MIN and MAX (NaN above every number, -0.0 equal to 0.0). Every row is counted. A
+ * column whose values are only ever totalled per cell (the checks, missing values) is
+ * aggregated per block, not per slot: a weighted audit's blocks stay a third as large.
  * Compiled by audit/_engines/_dense.py against the running PySpark's jars.
  */
 package fairtrail.spark;
@@ -43,7 +45,9 @@ public final class DenseGroupBy {
      *
      * @param projected column 0 the key (BIGINT), then the number columns (DOUBLE)
      * @param tail slots per block: a key is {@code prefix * tail + slot}
-     * @param kinds one letter per number column: {@code s} sum, {@code n} min, {@code x} max
+     * @param kinds one letter per number column: {@code s} sum, {@code n} min, {@code x} max;
+     *     upper-case for a column aggregated per prefix, not per slot (its value comes at the
+     *     prefix's first occupied slot, with 0 or NULL at the others)
      * @param tasks partitions to count in (the input is coalesced to them, without a shuffle)
      * @param maxBytes the most memory one task's blocks may take (and at most an eighth of the
      *     JVM's heap); merged, four times as much (and at most a quarter of the heap)
@@ -89,6 +93,16 @@ public final class DenseGroupBy {
         return a.merge(b);
     }
 
+    /** Whether a column is aggregated per block (upper-case kind) rather than per slot. */
+    static boolean perBlock(char kind) {
+        return Character.isUpperCase(kind);
+    }
+
+    /** The operation of a kind: {@code s} sum, {@code n} min, {@code x} max. */
+    static char op(char kind) {
+        return Character.toLowerCase(kind);
+    }
+
     /** Spark SQL's order of doubles: NaN above every number, -0.0 equal to 0.0. */
     static int compare(double a, double b) {
         return a == b ? 0 : Double.compare(a, b);
@@ -100,6 +114,7 @@ public final class DenseGroupBy {
         final long[] n;
         final double[][] value;
         final boolean[][] seen; // min and max columns only
+        int first = -1; // the first slot that holds rows: it carries the block's own values
 
         Block(long prefix, int slots, char[] kind) {
             this.prefix = prefix;
@@ -107,9 +122,10 @@ public final class DenseGroupBy {
             value = new double[kind.length][];
             seen = new boolean[kind.length][];
             for (int c = 0; c < kind.length; c++) {
-                value[c] = new double[slots];
-                if (kind[c] != 's') {
-                    seen[c] = new boolean[slots];
+                int size = perBlock(kind[c]) ? 1 : slots;
+                value[c] = new double[size];
+                if (op(kind[c]) != 's') {
+                    seen[c] = new boolean[size];
                 }
             }
         }
@@ -133,7 +149,7 @@ public final class DenseGroupBy {
             this.maxBytes = maxBytes;
             long perSlot = 8;
             for (char k : kind) {
-                perSlot += k == 's' ? 8 : 9;
+                perSlot += perBlock(k) ? 0 : op(k) == 's' ? 8 : 9;
             }
             blockBytes = perSlot * slots;
             Arrays.fill(keys, -1L);
@@ -204,12 +220,12 @@ public final class DenseGroupBy {
                 if (row.isNullAt(c + 1)) {
                     continue;
                 }
-                put(b, c, slot, row.getDouble(c + 1));
+                put(b, c, perBlock(kind[c]) ? 0 : slot, row.getDouble(c + 1));
             }
         }
 
         private void put(Block b, int c, int slot, double v) {
-            switch (kind[c]) {
+            switch (op(kind[c])) {
                 case 's':
                     b.value[c][slot] += v;
                     break;
@@ -236,20 +252,31 @@ public final class DenseGroupBy {
                     }
                     b.n[slot] += o.n[slot];
                     for (int c = 0; c < kind.length; c++) {
-                        if (kind[c] == 's' || o.seen[c][slot]) {
-                            put(b, c, slot, o.value[c][slot]);
+                        if (!perBlock(kind[c])) {
+                            merge(o, b, c, slot);
                         }
+                    }
+                }
+                for (int c = 0; c < kind.length; c++) {
+                    if (perBlock(kind[c])) {
+                        merge(o, b, c, 0);
                     }
                 }
             }
             return this;
         }
 
+        private void merge(Block from, Block into, int c, int slot) {
+            if (op(kind[c]) == 's' || from.seen[c][slot]) {
+                put(into, c, slot, from.value[c][slot]);
+            }
+        }
+
         byte[] encode() {
             int used = 0;
             int flagged = 0;
             for (char k : kind) {
-                flagged += k == 's' ? 0 : 1;
+                flagged += op(k) == 's' ? 0 : 1;
             }
             List<Block> sorted = new ArrayList<>(blocks);
             sorted.sort((a, b) -> Long.compare(a.prefix, b.prefix));
@@ -276,23 +303,33 @@ public final class DenseGroupBy {
                     }
                 }
             }
+            for (Block b : sorted) {
+                b.first = -1;
+                for (int s = 0; s < slots && b.first < 0; s++) {
+                    b.first = b.n[s] != 0 ? s : -1;
+                }
+            }
+            // A per-block column: the block's value at its first slot, 0 and unseen elsewhere.
             for (int c = 0; c < kind.length; c++) {
+                boolean whole = perBlock(kind[c]);
                 for (Block b : sorted) {
                     for (int s = 0; s < slots; s++) {
                         if (b.n[s] != 0) {
-                            out.putDouble(b.value[c][s]);
+                            out.putDouble(!whole ? b.value[c][s] : s == b.first ? b.value[c][0] : 0);
                         }
                     }
                 }
             }
             for (int c = 0; c < kind.length; c++) {
-                if (kind[c] == 's') {
+                if (op(kind[c]) == 's') {
                     continue;
                 }
+                boolean whole = perBlock(kind[c]);
                 for (Block b : sorted) {
                     for (int s = 0; s < slots; s++) {
                         if (b.n[s] != 0) {
-                            out.put((byte) (b.seen[c][s] ? 1 : 0));
+                            boolean seen = whole ? s == b.first && b.seen[c][0] : b.seen[c][s];
+                            out.put((byte) (seen ? 1 : 0));
                         }
                     }
                 }
