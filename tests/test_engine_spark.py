@@ -448,6 +448,11 @@ def test_the_dense_counters_jar_is_compiled_once_or_refused_without_a_jdk(
     assert jar.stat().st_mtime_ns == stamp
     assert [p.name for p in jar.parent.iterdir()] == [jar.name]  # no staged file left
 
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("FAIRTRAIL_CACHE", str(tmp_path / "a-file"))
+    with pytest.raises(DenseRefused, match=r"^the jar could not be built in .*a-file/spark: "):
+        dense_jar()
+
     monkeypatch.setenv("FAIRTRAIL_CACHE", str(tmp_path / "other"))
     monkeypatch.setenv("PATH", str(tmp_path))  # no javac on it
     monkeypatch.delenv("JAVA_HOME", raising=False)

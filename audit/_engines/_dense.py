@@ -58,7 +58,12 @@ class DenseRefused(Exception):
 def _cache_dir() -> Path:
     if os.environ.get("FAIRTRAIL_CACHE"):
         return Path(os.environ["FAIRTRAIL_CACHE"]) / "spark"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home folder (a service user): the temporary folder
+            base = tempfile.gettempdir()
     return Path(base) / "fairtrail" / "spark"
 
 
@@ -97,7 +102,8 @@ def dense_jar() -> Path:
     Raises
     ------
     DenseRefused
-        No JDK, no PySpark jars, or ``javac`` failed; the reason is the message.
+        No JDK, no PySpark jars, ``javac`` failed or the cache cannot be written; the reason
+        is the message.
 
     Examples
     --------
@@ -116,6 +122,15 @@ def dense_jar() -> Path:
     if target.is_file():
         return target
     javac = _javac()
+    try:
+        _compile(javac, jars, target)
+    except (OSError, subprocess.SubprocessError) as exc:  # a cache that cannot be written
+        raise DenseRefused(f"the jar could not be built in {target.parent}: {exc}") from None
+    return target
+
+
+def _compile(javac: str, jars: Path, target: Path) -> None:
+    """Compile :data:`SOURCE` against ``jars`` into the jar ``target``, atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fairtrail-javac-") as tmp:
         classes = Path(tmp) / "classes"
@@ -124,6 +139,7 @@ def dense_jar() -> Path:
             capture_output=True,
             text=True,
             check=False,
+            timeout=300,
         )
         if done.returncode != 0:
             detail = (done.stderr or done.stdout).strip().splitlines()
@@ -136,7 +152,6 @@ def dense_jar() -> Path:
         staged = target.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(partial, staged)
         os.replace(staged, target)
-    return target
 
 
 def dense_groups(
