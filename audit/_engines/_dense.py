@@ -194,16 +194,12 @@ def dense_groups(
         f"CASE WHEN v{i} THEN 1.0D ELSE 0.0D END" if a.func == "COUNT_IF" else f"DOUBLE(v{i})"
         for i, a in enumerate(kept)
     ]
-    raw.createOrReplaceTempView(f"{view}_dense")
-    scratch = tempfile.TemporaryDirectory(prefix="fairtrail-dense-")
-    out = Path(scratch.name) / "groups.bin"
-    try:
-        projected = spark.sql(
-            f"SELECT CAST(k AS BIGINT) AS k{''.join(', ' + e for e in numbers)} FROM {view}_dense"
-        )
-        # Upper case: per block (cell and labels), for the aggregates read only per cell.
-        kinds = "".join(_KINDS[a.func].upper() if a.per_cell else _KINDS[a.func] for a in kept)
-        tasks = max(1, int(spark.sparkContext.defaultParallelism))
+    projected = raw.selectExpr("CAST(k AS BIGINT) AS k", *numbers)
+    # Upper case: per block (cell and labels), for the aggregates read only per cell.
+    kinds = "".join(_KINDS[a.func].upper() if a.per_cell else _KINDS[a.func] for a in kept)
+    tasks = max(1, int(spark.sparkContext.defaultParallelism))
+    with tempfile.TemporaryDirectory(prefix="fairtrail-dense-") as scratch:
+        out = Path(scratch) / "groups.bin"
         try:
             # The driver writes the result to a file beside Python: Py4J would copy it as text.
             counter.aggregate(projected._jdf, tail, kinds, tasks, MAX_BYTES, str(out))
@@ -213,9 +209,6 @@ def dense_groups(
                 raise
             raise DenseRefused(f"too many groups for dense blocks ({too_large})") from None
         encoded = out.read_bytes()
-    finally:
-        spark.catalog.dropTempView(f"{view}_dense")
-        scratch.cleanup()
     return _decode(bytes(encoded), kept, types)
 
 
