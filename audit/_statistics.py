@@ -40,6 +40,28 @@ class ScoreHistogram:
     Arrays have shape ``(n_cells, 2, n_bins)``; axis 1 is the true label (0, 1). ``exact`` is
     True when every bin holds a single distinct score value: AUC, Brier score and calibration
     error computed from the histogram then equal the row-level values exactly.
+
+    Attributes
+    ----------
+    edges : ndarray of shape (n_bins + 1,)
+        The bins' edges (exact bins: the distinct values, the last repeated).
+    exact : bool
+        Whether every bin holds a single distinct score value.
+    count : ndarray of shape (n_cells, 2, n_bins)
+        Rows per cell, true label and score bin.
+    weight : ndarray of shape (n_cells, 2, n_bins)
+        Sample-weight sums ``Σw`` (equal to the counts when unweighted).
+    score_sum, score_sumsq : ndarray of shape (n_cells, 2, n_bins)
+        ``Σw·s`` and ``Σw·s²``.
+    ece_bin : ndarray of shape (n_bins,)
+        The calibration-error bin (0 … ``ECE_BINS`` − 1) of each score bin.
+    median : float
+        The median of every score (``np.median``'s, unweighted).
+    above_median_count, above_median_weight : ndarray of shape (n_cells,)
+        Rows, and their weight, per cell with a score above the median.
+    weight_sq : ndarray of shape (n_cells, 2, n_bins) or None
+        Sums of squared sample weights ``Σw²`` (effective sample sizes, weighted variances);
+        None when unweighted (``Σw²`` then equals ``count``).
     """
 
     edges: npt.NDArray[np.float64]
@@ -52,6 +74,7 @@ class ScoreHistogram:
     median: float
     above_median_count: npt.NDArray[np.int64]
     above_median_weight: npt.NDArray[np.float64]
+    weight_sq: npt.NDArray[np.float64] | None = None
 
     @property
     def n_bins(self) -> int:
@@ -126,6 +149,8 @@ class CellStatistics:
         regression audit.
     confusion_weight : ndarray of shape (n_cells, 4)
         Sample-weight sums per bin (equal to the counts when unweighted).
+    missing_columns : tuple of str
+        The input's columns, in the order of the columns of ``missing_count``.
     missing_count : ndarray of shape (n_cells, n_columns)
         Missing values per column of the input, per cell.
     scores : ScoreHistogram or None
@@ -134,6 +159,10 @@ class CellStatistics:
         Whether sample weights were given.
     regression : RegressionMoments or None
         The moments of a regression audit (None for classification).
+    confusion_weight_sq : ndarray of shape (n_cells, 4) or None
+        Sums of squared sample weights ``Σw²`` per bin ``(tn, fp, fn, tp)`` (Korn–Graubard
+        effective sample sizes); None when unweighted (``Σw²`` then equals the counts) and
+        for a regression audit (its moments are in ``regression``).
     """
 
     features: tuple[str, ...]
@@ -146,6 +175,7 @@ class CellStatistics:
     scores: ScoreHistogram | None
     weighted: bool
     regression: RegressionMoments | None = None
+    confusion_weight_sq: npt.NDArray[np.float64] | None = None
 
     @property
     def task(self) -> str:
@@ -325,11 +355,14 @@ def count_statistics(
     size = n_cells * 4
     count = np.zeros(size, dtype=np.int64)
     weight = np.zeros(size) if w is not None else None
+    weight_sq = np.zeros(size) if w is not None else None  # Σw², only when weighted
     for rows in _chunks(data.n_rows, chunk):
         index = row_cell[rows].astype(np.intp) * 4 + data.y_true[rows] * 2 + data.y_pred[rows]
         count += np.bincount(index, minlength=size)
-        if weight is not None and w is not None:
-            weight += np.bincount(index, weights=w[rows], minlength=size)
+        if weight is not None and weight_sq is not None and w is not None:
+            w_rows = w[rows]
+            weight += np.bincount(index, weights=w_rows, minlength=size)
+            weight_sq += np.bincount(index, weights=w_rows * w_rows, minlength=size)
     count = count.reshape(n_cells, 4)
     weight = count.astype(np.float64) if weight is None else weight.reshape(n_cells, 4)
     missing_columns, missing_count = _missing_counts(data, row_cell, n_cells)
@@ -346,6 +379,7 @@ def count_statistics(
         missing_count=missing_count,
         scores=scores,
         weighted=w is not None,
+        confusion_weight_sq=None if weight_sq is None else weight_sq.reshape(n_cells, 4),
     )
 
 
@@ -367,6 +401,7 @@ def _score_histogram(
     median = float(np.median(score))
     count = np.zeros(size, dtype=np.int64)
     weight, score_sum, score_sumsq = np.zeros(size), np.zeros(size), np.zeros(size)
+    weight_sq = np.zeros(size) if w is not None else None  # Σw², only when weighted
     above_count = np.zeros(n_cells, dtype=np.int64)
     above_weight = np.zeros(n_cells)
     for rows in _chunks(data.n_rows, chunk):
@@ -374,8 +409,10 @@ def _score_histogram(
         key = (cell.astype(np.intp) * 2 + data.y_true[rows]) * n_bins + binning.index(s)
         count += np.bincount(key, minlength=size)
         ws = s if w is None else s * w[rows]
-        if w is not None:
-            weight += np.bincount(key, weights=w[rows], minlength=size)
+        if w is not None and weight_sq is not None:
+            w_rows = w[rows]
+            weight += np.bincount(key, weights=w_rows, minlength=size)
+            weight_sq += np.bincount(key, weights=w_rows * w_rows, minlength=size)
         score_sum += np.bincount(key, weights=ws, minlength=size)
         score_sumsq += np.bincount(key, weights=ws * s, minlength=size)
         above = s > median
@@ -395,6 +432,7 @@ def _score_histogram(
         median=median,
         above_median_count=above_count,
         above_median_weight=above_weight,
+        weight_sq=None if weight_sq is None else weight_sq.reshape(shape),
     )
 
 

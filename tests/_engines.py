@@ -74,13 +74,24 @@ def memory_statistics(path: Path, roles: Roles) -> CellStatistics:
     )
 
 
+def _same_weight_sq(got: Any, want: Any, weighted: bool) -> None:
+    """Sums of squared weights: None in both unless weighted, then equal to rounding."""
+    assert (got is None, want is None) == (not weighted, not weighted)
+    if got is not None:
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 def assert_same_statistics(got: CellStatistics, want: CellStatistics) -> None:
-    """Counts, cells and categories exactly; weight and score sums to rounding."""
+    """Counts, cells and categories exactly; weight, squared weight and score sums to rounding."""
     assert got.features == want.features
     assert got.categories == want.categories
     np.testing.assert_array_equal(got.cells, want.cells)
     np.testing.assert_array_equal(got.confusion_count, want.confusion_count)
     np.testing.assert_allclose(got.confusion_weight, want.confusion_weight, rtol=1e-12)
+    classification = want.regression is None
+    _same_weight_sq(
+        got.confusion_weight_sq, want.confusion_weight_sq, want.weighted and classification
+    )
     assert got.missing_columns == want.missing_columns
     np.testing.assert_array_equal(got.missing_count, want.missing_count)
     assert got.weighted == want.weighted
@@ -96,11 +107,12 @@ def assert_same_statistics(got: CellStatistics, want: CellStatistics) -> None:
     np.testing.assert_array_equal(g.above_median_count, w.above_median_count)
     for name in ("weight", "score_sum", "score_sumsq", "above_median_weight"):
         np.testing.assert_allclose(getattr(g, name), getattr(w, name), rtol=1e-12, atol=1e-12)
+    _same_weight_sq(g.weight_sq, w.weight_sq, want.weighted)
 
 
 def audit_file(path: Path | str, engine: str, **data: Any) -> AuditResult:
     """``run_audit`` of a spec over ``path`` with ``engine``; 200 replicates, seed 0."""
-    audit: dict[str, Any] = {"engine": engine, "n_boot": 200, "random_state": 0}
+    audit: dict[str, Any] = {"engine": engine, "random_state": 0}
     audit.update(data.pop("audit", {}))
     thresholds = (
         {"mean_absolute_error_difference": 2.0}

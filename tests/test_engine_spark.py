@@ -289,7 +289,7 @@ def test_run_audit_takes_a_spark_dataframe_or_a_table(spark: SparkSession) -> No
     frame = predictions_frame(3_000, score_decimals=2)
     data = {"y_true": "label", "y_pred": "pred", "y_score": "score", "pos_label": ">50K",
             "sensitive_features": ["sex", "race"]}  # fmt: skip
-    raw = {"audit": {"n_boot": 200, "engine": "spark"},
+    raw = {"audit": {"engine": "spark"},
            "policy": {"thresholds": {"demographic_parity_ratio": 0.8}}}  # fmt: skip
     memory = audit_predictions(
         frame["label"], frame["pred"], y_score=frame["score"], pos_label=">50K",
@@ -326,14 +326,14 @@ def _same_column(name: str, got: pa.ChunkedArray, want: pa.ChunkedArray) -> None
     A SUM of only NULLs is NULL in SQL and 0 from the counter: ``numbers()`` reads both as 0.
     """
     assert got.type.equals(want.type) or pa.types.is_integer(want.type), (name, got.type)
-    if name in ("s1", "s2", "w", "wi_sum"):
+    if name in ("s1", "s2", "w", "w2", "wi_sum"):
         want = pc.fill_null(want, 0)
     assert got.is_null().to_pylist() == want.is_null().to_pylist(), name
     g = got.drop_null().to_numpy().astype(np.float64)
     w = want.drop_null().to_numpy().astype(np.float64)
     if pa.types.is_integer(want.type):
         assert got.to_pylist() == want.to_pylist(), name
-    elif name in ("s1", "s2", "w", "wi_sum"):
+    elif name in ("s1", "s2", "w", "w2", "wi_sum"):
         np.testing.assert_allclose(g, w, rtol=1e-12, equal_nan=True, err_msg=name)
     else:
         np.testing.assert_array_equal(g, w, err_msg=name)  # -0.0 == 0.0, NaN == NaN
@@ -409,6 +409,8 @@ def test_the_dense_counter_equals_spark_sqls_group_by(spark: SparkSession) -> No
         at_first = pa.chunked_array([column.filter(pa.array(first))])
         _same_column(a.alias, at_first, want_cells.column(a.alias))
     assert want_cells.column("w_min").null_count == 1  # g = 'd' (no weights): NULL in both
+    # The squared weights are each group's own sum (not per cell), as the histogram reads them.
+    assert "w2" in want.column_names
 
     # By hand: every infinite score counted once, in the prefixes' totals.
     assert sum(got.column("s_inf").to_pylist()) == sum(
@@ -430,6 +432,40 @@ def test_the_sql_group_by_counts_when_the_dense_blocks_would_not_fit(
         "(more than 0 blocks of 10003 slots))"
     ]
     assert_same_statistics(got.statistics, memory_statistics(path, ROLES))
+
+
+def test_squared_weights_by_the_dense_counter_and_by_sql_equal_the_in_memory_engines(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Σw² per confusion bin and per score bin, from three Parquet parts of integer weights
+    whose squares overflow int64 (up to 4·10⁹, some 0): counted by the dense counter, then by
+    the SQL ``GROUP BY`` it falls back to; both equal the in-memory engine's to rounding."""
+    from audit._engines import _dense
+
+    frame = predictions_frame(2_000, seed=11, score_decimals=3)
+    frame["weight"] = np.random.default_rng(11).integers(0, 4_000_000_000, len(frame))
+    whole = write(frame, tmp_path / "whole.parquet")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, chunk in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        write(frame.iloc[chunk], parts / f"part-{i:05d}.parquet")
+    want = memory_statistics(whole, ROLES)
+    assert want.confusion_weight_sq is not None
+    assert want.scores is not None
+    assert want.scores.weight_sq is not None
+    w = frame["weight"].to_numpy(np.float64)
+    assert want.confusion_weight_sq.sum() == pytest.approx(float(np.dot(w, w)), rel=1e-12)
+
+    steps: list[str] = []
+    dense = count_files(find_files(parts), ROLES, "spark", on_step=steps.append)
+    assert not any("without the dense counter" in s for s in steps)  # the counter ran
+    assert_same_statistics(dense.statistics, want)  # Σw² included
+
+    monkeypatch.setattr(_dense, "MAX_BYTES", 1_000)  # less than one block: SQL counts
+    steps.clear()
+    by_sql = count_files(find_files(parts), ROLES, "spark", on_step=steps.append)
+    assert any("without the dense counter" in s for s in steps)
+    assert_same_statistics(by_sql.statistics, want)
 
 
 def test_the_dense_counters_jar_is_compiled_once_or_refused_without_a_jdk(

@@ -233,12 +233,23 @@ def group_aggregates(
     extra_aggregates: Sequence[Aggregate | str] = (),
     extremes: bool = True,
 ) -> list[Aggregate | str]:
-    """The aggregates of the ``GROUP BY`` of the counts and sums (see :func:`groups_sql`)."""
+    """The aggregates of the ``GROUP BY`` of the counts and sums (see :func:`groups_sql`).
+
+    With weights, ``w`` is their sum and ``w2`` the sum of their squares, each group's own
+    (not ``per_cell``: the score histogram reads them per bin). The square is taken in
+    double precision, as the in-memory engine takes it: an integer weight column squared as
+    integers could overflow (an error, or a silent wrap). A NULL weight adds nothing to
+    either sum; the checks refuse it, and a NaN, infinite or negative one, afterwards.
+    """
     q = d.q
     aggregates: list[Aggregate | str] = [Aggregate("COUNT", "*", "n")]
     w = q(roles.sample_weight) if roles.sample_weight else None
     if w:
-        aggregates.append(Aggregate("SUM", w, "w"))
+        as_double = f"CAST({w} AS DOUBLE)"
+        aggregates += [
+            Aggregate("SUM", w, "w"),
+            Aggregate("SUM", f"{as_double} * {as_double}", "w2"),
+        ]
     if roles.y_score:
         s = q(roles.y_score)
         sw = f"{s} * {w}" if w else s

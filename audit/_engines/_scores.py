@@ -146,6 +146,7 @@ def histogram(
     n = numbers(groups, "n")
     weighted = roles.sample_weight is not None
     w = numbers(groups, "w") if weighted else n
+    w2 = numbers(groups, "w2") if weighted else None
     s1, s2 = numbers(groups, "s1"), numbers(groups, "s2")
     score_value: npt.NDArray[np.float64] | None
     if "smin" not in groups.column_names:  # the first rows show more values than bins
@@ -186,6 +187,7 @@ def histogram(
             y_true = meanings[-2]
             n = numbers(groups, "n")
             w = numbers(groups, "w") if weighted else n
+            w2 = numbers(groups, "w2") if weighted else None
             s1, s2 = numbers(groups, "s1"), numbers(groups, "s2")
             score_value = numbers(groups, "sv")
             binning = score_bins(np.unique(score_value), roles.score_bins, probability)
@@ -194,6 +196,7 @@ def histogram(
     key = (cell * 2 + y_true) * binning.ece_bin.size + bin_index
     count = sum_by(key, n, size).round().astype(np.int64)
     weight = sum_by(key, w, size) if weighted else count.astype(np.float64)
+    weight_sq = None if w2 is None else sum_by(key, w2, size)
     score_sum = sum_by(key, s1, size)
     score_sumsq = sum_by(key, s2, size)
     # The median of every score, exactly (np.median's definition), and the rows above it.
@@ -232,6 +235,7 @@ def histogram(
         median=median,
         above_median_count=above_n,
         above_median_weight=np.asarray(above_weight, dtype=np.float64),
+        weight_sq=None if weight_sq is None else weight_sq.reshape(shape),
     )
 
 

@@ -9,11 +9,11 @@ An engine (DuckDB, Spark) runs these queries over the predictions; none returns 
 2. **range** (only for scores that are not probabilities): the smallest and largest finite
    score, the ends of the histogram;
 3. **groups**: one ``GROUP BY`` over a single integer key coding each row's cell, labels and
-   score bin (see :mod:`audit._engines._keys`), with counts, weight and score sums, each
-   group's smallest and largest score, and the missing values of the other columns. The key
-   codes missing values, and the score's problems (NaN, infinite, outside [0, 1]) after the
-   bins, so the totals the checks need come from the groups: no scan of their own. DuckDB
-   also lists the scores around the first rows' median;
+   score bin (see :mod:`audit._engines._keys`), with counts, weight sums (and sums of
+   squared weights), score sums, each group's smallest and largest score, and the missing
+   values of the other columns. The key codes missing values, and the score's problems (NaN,
+   infinite, outside [0, 1]) after the bins, so the totals the checks need come from the
+   groups: no scan of their own. DuckDB also lists the scores around the first rows' median;
 4. **median** (only with more distinct scores than histogram bins, when the listed scores do
    not hold the median): the scores of the one or two bins holding it, to make it exact.
 
@@ -310,6 +310,9 @@ def count_with_sql(
     confusion = cell * 4 + 2 * yt + yp
     count = sum_by(confusion, n, n_cells * 4).round().astype(np.int64)
     weight = sum_by(confusion, w, n_cells * 4) if weighted else count.astype(np.float64)
+    weight_sq = None  # Σw²: only weighted audits count it (it equals the counts otherwise)
+    if weighted:
+        weight_sq = sum_by(confusion, numbers(groups, "w2"), n_cells * 4).reshape(n_cells, 4)
     missing = missing_counts(groups, columns, role_columns(roles), key_missing, cell, n, n_cells)
     scores = None
     if roles.y_score and binning is not None:
@@ -331,6 +334,7 @@ def count_with_sql(
         missing_count=missing,
         scores=scores,
         weighted=weighted,
+        confusion_weight_sq=weight_sq,
     )
     return Counted(statistics, pos, labels, unknown, int(profile["n_rows"]), d.name)
 
