@@ -8,7 +8,7 @@ Examples
 >>> sex = ["F"] * 4 + ["M"] * 4
 >>> r = audit_predictions([0, 1, 1, 0] * 2 * 25, [0, 1, 0, 0, 1, 1, 1, 0] * 25,
 ...                       sensitive_features={"sex": sex * 25},
-...                       options=AuditOptions(n_boot=0))
+...                       options=AuditOptions(intervals=False))
 >>> [g.metrics["selection_rate"].value for g in r.attribute("sex").groups]
 [0.25, 0.75]
 """
@@ -34,6 +34,7 @@ from audit._result import (
     Disparity,
     Estimate,
     GroupResult,
+    criterion_notes,
 )
 from audit._spec import AuditSpec, DataSpec, LineageSpec, load_spec, parse_spec
 from audit._statistics import CellStatistics, count_statistics
@@ -68,6 +69,7 @@ __all__ = [
     "audit_predictions",
     "audit_statistics",
     "count_statistics",
+    "criterion_notes",
     "judge",
     "load_spec",
     "parse_spec",

@@ -23,7 +23,8 @@ __all__ = ["AUDIT_STEPS", "audit_predictions", "run_audit"]
 
 
 #: The steps :func:`run_audit` reports to ``on_step``, in order ("read" only for a file).
-AUDIT_STEPS = ("read", "validate", "count", "bootstrap")
+AUDIT_STEPS = ("read", "validate", "count", "intervals")
+_INTERVALS_STEP = "Intervals, disparities, verdicts"
 
 
 def run_audit(
@@ -71,7 +72,6 @@ def run_audit(
     >>> df = pd.DataFrame({"y": [0, 1] * 200, "p": [1, 0, 0, 0, 1, 1, 1, 0] * 50,
     ...                    "g": (["a"] * 4 + ["b"] * 4) * 50})
     >>> spec = parse_spec({"data": {"y_true": "y", "y_pred": "p", "sensitive_features": ["g"]},
-    ...                    "audit": {"n_boot": 200},
     ...                    "policy": {"thresholds": {"demographic_parity_ratio": 0.8}}})
     >>> result = run_audit(spec, df)
     >>> result.criteria[0].verdict, round(result.criteria[0].estimate.value, 3)  # 0.25 / 0.75
@@ -131,7 +131,7 @@ def run_audit(
     )
     say("count", "Counting cell statistics")
     stats = _count(prepared, spec.options)
-    say("bootstrap", f"Bootstrapping ({spec.options.n_boot} replicates), disparities, verdicts")
+    say("intervals", _INTERVALS_STEP)
     roles = {"y_true": d.y_true, "y_pred": d.y_pred}
     roles.update(
         {k: v for k, v in (("y_score", d.y_score), ("sample_weight", d.sample_weight)) if v}
@@ -146,8 +146,16 @@ def run_audit(
         labels=prepared.labels,
         unknown_counts={f.name: f.n_missing for f in prepared.features},
     )
+    result = _with_spec_notes(result, spec)
     warn_undefined(result, stacklevel=2)
     return result
+
+
+def _with_spec_notes(result: AuditResult, spec: AuditSpec) -> AuditResult:
+    """The result with the spec's deprecation notes (keys that no longer do anything) first."""
+    if not spec.deprecations:
+        return result
+    return dataclasses.replace(result, notes=(*spec.deprecations, *result.notes))
 
 
 def _run_engine(
@@ -220,7 +228,7 @@ def _audit_counted(
 ) -> AuditResult:
     """Every step after the count, as for the in-memory path."""
     d, options = spec.data, spec.options
-    say("bootstrap", f"Bootstrapping ({options.n_boot} replicates), disparities, verdicts")
+    say("intervals", _INTERVALS_STEP)
     roles_map = {"y_true": d.y_true, "y_pred": d.y_pred}
     roles_map.update(
         {k: v for k, v in (("y_score", d.y_score), ("sample_weight", d.sample_weight)) if v}
@@ -235,6 +243,7 @@ def _audit_counted(
         labels=counted.labels,
         unknown_counts=counted.unknown_counts,
     )
+    result = _with_spec_notes(result, spec)
     warn_undefined(result, stacklevel=3)
     return result
 
@@ -316,7 +325,7 @@ def audit_predictions(
     ...     warnings.simplefilter("always")
     ...     r = audit_predictions([0, 1] * 50, [0, 1, 0, 0] * 25,
     ...                           sensitive_features={"sex": ["F", "M"] * 50},
-    ...                           options=AuditOptions(n_boot=0))
+    ...                           options=AuditOptions(intervals=False))
     >>> [(g.group, g.metrics["true_positive_rate"].value) for g in r.attribute("sex").groups]
     [('F', nan), ('M', 0.5)]
     >>> r.attribute("sex").groups[0].metrics["true_positive_rate"].undefined_reason

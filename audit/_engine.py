@@ -1,12 +1,16 @@
 """From sufficient statistics to an :class:`~audit.AuditResult`.
 
 :func:`audit_statistics` never sees a row: it works on :class:`CellStatistics` only, whatever
-engine counted them. Bootstrap replicates are multinomial draws of the cell bins (see
-``_bootstrap``); every interval below is derived from the same draws.
+engine counted them. Every group value has its own interval (see ``_intervals``: exact or
+analytic, inside its range); a disparity's interval is the one implied by a confidence set of
+the group values it compares, so it covers where the groups tie (at parity), which no
+interval of the max − min itself does.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 import uuid
 import warnings
@@ -18,27 +22,17 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from audit._bootstrap import (
-    percentile_interval,
-    resample_bins,
-    simultaneous_interval,
-    widen_at_boundary,
-)
 from audit._exceptions import SpecError, UndefinedMetricWarning
+from audit._group_stats import GroupValues, group_values
+from audit._intervals import GroupIntervals
 from audit._metrics import (
-    CONFUSION_METRICS,
     METRIC_INFO,
-    PROPORTION_METRICS,
     REGRESSION_METRICS,
-    SCORE_METRICS,
     SUPPORT_NAME,
     auc_tie_bound,
-    confusion_metrics,
-    confusion_support,
 )
 from audit._policy import Policy, judge, parse_criterion
 from audit._regulatory import four_fifths, ll144_table, representation_test
-from audit._replicates import RegressionReplicates, ScoreReplicates, by_group
 from audit._result import (
     AttributeResult,
     AuditOptions,
@@ -49,11 +43,12 @@ from audit._result import (
     Disparity,
     Estimate,
     GroupResult,
+    criterion_notes,
 )
 from audit._statistics import CellStatistics
 from audit._validation import UNKNOWN_CATEGORY
 
-__all__ = ["audit_statistics"]
+__all__ = ["DISPARITY_INTERVAL", "audit_statistics"]
 
 FloatArray = npt.NDArray[np.float64]
 Measure = Literal["difference", "ratio"]
@@ -61,27 +56,33 @@ Measure = Literal["difference", "ratio"]
 #: Separator of categories in the label of an intersectional group.
 JOIN = " × "
 
+#: Intersections with more combinations than this list only the combinations seen in the data.
+MAX_LISTED_COMBINATIONS = 10_000
+
+#: How a disparity's interval is derived (recorded in every result).
+DISPARITY_INTERVAL = (
+    "implied by simultaneous intervals of the compared group values (each at a Bonferroni "
+    "share of 1 − level): with probability at least the level every compared value lies in "
+    "its interval, and then the max − min lies between max(0, max lower − min upper) and "
+    "max upper − min lower (likewise for ratios, and for distances to the overall or "
+    "reference value)"
+)
+
+#: The reason given for every metric of a group without rows.
+NO_ROWS = "no rows"
+
 
 @dataclass
 class _Metric:
-    """One metric over the groups of one attribute, with its bootstrap replicates."""
+    """One metric over the groups of one attribute."""
 
     values: FloatArray  # (n_groups,)
-    replicates: FloatArray  # (n_boot, n_groups), re-centred on the exact point estimate
     support: npt.NDArray[np.int64]  # rows the estimate rests on, per group
     eligible: npt.NDArray[np.bool_]  # may take part in disparities and verdicts
     overall: float
-    overall_replicates: FloatArray  # (n_boot,)
-    unit_interval: bool = True  # values lie in [0, 1] (rates, AUC …), not errors in y units
-    proportion: bool = False  # successes / support: exact bounds at an estimate of 0 or 1
-
-    def widen(
-        self, lower: FloatArray, upper: FloatArray, level: float, groups: npt.NDArray[np.intp]
-    ) -> tuple[FloatArray, FloatArray]:
-        """Bounds of ``groups`` widened to exact binomial bounds where the rate is 0 or 1."""
-        if not self.proportion:
-            return lower, upper
-        return widen_at_boundary(lower, upper, self.values[groups], self.support[groups], level)
+    intervals: GroupIntervals | None  # None when the audit computes no intervals
+    overall_intervals: GroupIntervals | None
+    signed: bool = False  # values may be negative (mean error, R²): no ratio
 
 
 @dataclass
@@ -119,121 +120,127 @@ def _attribute_names(stats: CellStatistics, options: AuditOptions) -> list[tuple
 
 def _group_matrix(
     stats: CellStatistics, features: tuple[str, ...]
-) -> tuple[FloatArray, list[tuple[str, ...]], npt.NDArray[np.bool_]]:
+) -> tuple[FloatArray, list[tuple[str, ...]], npt.NDArray[np.bool_], int]:
+    """Groups of ``features``: every combination of their categories, empty ones included.
+
+    Returns the aggregation matrix, the groups' categories, which hold the unknown category,
+    and how many empty combinations were left unlisted (beyond
+    :data:`MAX_LISTED_COMBINATIONS`).
+    """
     cols = [stats.features.index(f) for f in features]
-    keys, inverse = np.unique(stats.cells[:, cols], axis=0, return_inverse=True)
+    sizes = [len(stats.categories[c]) for c in cols]
+    observed, inverse = np.unique(stats.cells[:, cols], axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
+    total = math.prod(sizes)
+    if total <= MAX_LISTED_COMBINATIONS:
+        keys = np.array(list(itertools.product(*(range(s) for s in sizes))), dtype=np.int64)
+        keys = keys.reshape(total, len(cols))
+        position = np.zeros(observed.shape[0], dtype=np.intp)
+        for i, row in enumerate(observed):
+            position[i] = int(np.ravel_multi_index(tuple(int(k) for k in row), sizes))
+        row_of_cell = position[inverse]
+        unlisted = 0
+    else:
+        keys, row_of_cell = observed, inverse
+        unlisted = total - observed.shape[0]
     matrix = np.zeros((keys.shape[0], stats.n_cells))
-    matrix[inverse, np.arange(stats.n_cells)] = 1.0
+    matrix[row_of_cell, np.arange(stats.n_cells)] = 1.0
     cats = [
         tuple(stats.categories[c][int(k)] for c, k in zip(cols, row, strict=True)) for row in keys
     ]
     unknown = np.array([UNKNOWN_CATEGORY in c for c in cats], dtype=bool)
-    return matrix, cats, unknown
+    return matrix, cats, unknown, unlisted
 
 
 def _estimate(
     value: float,
     lower: float,
     upper: float,
-    undefined: int,
     reason: str | None,
     sim: tuple[float, float] = (math.nan, math.nan),
 ) -> Estimate:
     if math.isnan(value):
-        return Estimate(
-            math.nan, undefined_reason=reason or "undefined", n_undefined_replicates=int(undefined)
-        )
-    return Estimate(
-        float(value), float(lower), float(upper), float(sim[0]), float(sim[1]), None, int(undefined)
-    )
+        return Estimate(math.nan, undefined_reason=reason or "undefined")
+    return Estimate(float(value), float(lower), float(upper), float(sim[0]), float(sim[1]))
 
 
-def _disparity_arrays(
+def _disparity_point(
     m: _Metric, method: str, reference: int | None
-) -> dict[Measure, tuple[float, FloatArray, str | None]]:
-    """Point value and replicates of the difference and ratio of one metric."""
-    n_boot = m.replicates.shape[0]
+) -> dict[Measure, tuple[float, str | None]]:
+    """Point value (and, when undefined, why) of the difference and ratio of one metric."""
     idx = np.flatnonzero(m.eligible)
     if method == "reference":
         assert reference is not None
         if not m.eligible[reference]:
             reason = "the reference group has too little data or an undefined value"
-            nan = np.full(n_boot, np.nan)
-            return {"difference": (math.nan, nan, reason), "ratio": (math.nan, nan, reason)}
-        base, base_reps = float(m.values[reference]), m.replicates[:, reference]
+            return {"difference": (math.nan, reason), "ratio": (math.nan, reason)}
+        base = float(m.values[reference])
         idx = idx[idx != reference]
     else:
-        base, base_reps = m.overall, m.overall_replicates
+        base = m.overall
     if (method == "between_groups" and idx.size < 2) or idx.size < 1:
         reason = "fewer than two groups with sufficient data and a defined value"
-        nan = np.full(n_boot, np.nan)
-        return {"difference": (math.nan, nan, reason), "ratio": (math.nan, nan, reason)}
-    v, r = m.values[idx], m.replicates[:, idx]
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN replicate rows give NaN
-        if method == "between_groups":
-            hi, lo = float(v.max()), float(v.min())
-            diff, diff_r = hi - lo, np.nanmax(r, axis=1) - np.nanmin(r, axis=1)
-            ratio = lo / hi if hi > 0 else math.nan
-            ratio_r = np.nanmin(r, axis=1) / np.nanmax(r, axis=1)
-        else:
-            diff = float(np.abs(v - base).max())
-            diff_r = np.nanmax(np.abs(r - base_reps[:, None]), axis=1)
+        return {"difference": (math.nan, reason), "ratio": (math.nan, reason)}
+    v = m.values[idx]
+    if method == "between_groups":
+        hi, lo = float(v.max()), float(v.min())
+        diff = hi - lo
+        ratio = lo / hi if hi > 0 else math.nan
+    else:
+        diff = float(np.abs(v - base).max())
+        with np.errstate(invalid="ignore", divide="ignore"):
             pair = np.minimum(v, base) / np.maximum(v, base)
-            ratio = float(pair.min()) if np.isfinite(pair).all() else math.nan
-            pair_r = np.minimum(r, base_reps[:, None]) / np.maximum(r, base_reps[:, None])
-            ratio_r = np.nanmin(pair_r, axis=1)
-    ratio_r = np.where(np.isfinite(ratio_r), ratio_r, np.nan)
+        ratio = float(pair.min()) if np.isfinite(pair).all() else math.nan
     ratio_reason = None if not math.isnan(ratio) else "the compared rates are all 0"
-    if (v < 0).any() or (method != "between_groups" and base < 0):
-        # A signed quantity (mean error, R²): a ratio of values of either sign means nothing.
-        ratio, ratio_r = math.nan, np.full(n_boot, np.nan)
+    if m.signed and ((v < 0).any() or (method != "between_groups" and base < 0)):
+        ratio = math.nan
         ratio_reason = "the compared values include negative numbers: a ratio is not meaningful"
-    return {"difference": (diff, diff_r, None), "ratio": (ratio, ratio_r, ratio_reason)}
+    return {"difference": (diff, None), "ratio": (ratio, ratio_reason)}
 
 
 def _ratio(num: float, den: float, empty: float) -> float:
     return num / den if den > 0 else empty
 
 
-def _simultaneous_bounds(
-    metrics: Sequence[_Metric], method: str, reference: int | None, level: float
-) -> dict[Measure, tuple[float, float]]:
-    """Bounds on a disparity implied by simultaneous intervals of every compared rate.
+def _family_size(metrics: Sequence[_Metric], method: str) -> int:
+    """How many intervals a disparity's confidence set holds (the Bonferroni divisor)."""
+    per_metric = [int(m.eligible.sum()) + (method == "to_overall") for m in metrics]
+    return sum(per_metric)
 
-    With probability at least ``level`` every compared rate lies in its simultaneous interval
-    (one family across all groups and metrics), and then the true max − min lies between
-    ``max(0, max L − min U)`` and ``max U − min L`` (likewise for ratios and for distances to
-    the overall or reference rate). Several metrics combine as the criterion does: the
-    largest difference, the smallest ratio.
+
+def _disparity_bounds(
+    metrics: Sequence[_Metric],
+    method: str,
+    reference: int | None,
+    level: float,
+    scale: float = 1.0,
+) -> dict[Measure, tuple[float, float]]:
+    """Bounds on a disparity implied by simultaneous intervals of every compared value.
+
+    Each compared value (every eligible group of every metric, and the overall value for
+    ``to_overall``) gets its interval at level ``1 − (1 − level)/K`` for K values. With
+    probability at least ``level`` every value lies in its interval (Bonferroni), and then
+    the true max − min lies between ``max(0, max L − min U)`` and ``max U − min L``
+    (likewise for ratios and distances to the overall or reference value). Several metrics
+    combine as the criterion does: the largest difference, the smallest ratio.
+    ``scale`` gives the bounds the same estimates would have with ``scale`` times the data.
     """
     nan = (math.nan, math.nan)
-    columns, estimates, owners = [], [], []
-    for k, m in enumerate(metrics):
-        idx = np.flatnonzero(m.eligible)
-        columns.append(m.replicates[:, idx])
-        estimates.append(m.values[idx])
-        owners += [(k, int(i)) for i in idx]
-        if method == "to_overall":
-            columns.append(m.overall_replicates[:, None])
-            estimates.append(np.array([m.overall]))
-            owners.append((k, -1))
-    reps = np.concatenate(columns, axis=1)
-    if reps.shape[0] < 2 or reps.shape[1] == 0:
+    family = _family_size(metrics, method)
+    if family == 0 or any(m.intervals is None for m in metrics):
         return {"difference": nan, "ratio": nan}
-    lo_all, hi_all, _ = simultaneous_interval(reps, np.concatenate(estimates), level)
-    share = 1.0 - (1.0 - level) / reps.shape[1]  # Bonferroni share for rates at 0 or 1
-    for k, m in enumerate(metrics):
-        cols = np.array([j for j, (kk, g) in enumerate(owners) if kk == k and g >= 0], np.intp)
-        groups = np.array([owners[j][1] for j in cols], dtype=np.intp)
-        if cols.size:
-            lo_all[cols], hi_all[cols] = m.widen(lo_all[cols], hi_all[cols], share, groups)
-    if all(m.unit_interval for m in metrics):
-        lo_all, hi_all = np.clip(lo_all, 0.0, 1.0), np.clip(hi_all, 0.0, 1.0)
+    each = 1.0 - (1.0 - level) / family
     diffs, ratios = [], []
-    for k in range(len(metrics)):
-        bounds = {g: (lo_all[j], hi_all[j]) for j, (kk, g) in enumerate(owners) if kk == k}
+    for m in metrics:
+        assert m.intervals is not None
+        assert m.overall_intervals is not None
+        lo_all, hi_all = m.intervals.bounds(each, scale)
+        if not m.signed:  # a ratio of values that cannot be negative
+            lo_all = np.maximum(lo_all, 0.0)
+        bounds = {int(g): (float(lo_all[g]), float(hi_all[g])) for g in np.flatnonzero(m.eligible)}
+        if method == "to_overall":
+            o_lo, o_hi = m.overall_intervals.bounds(each, scale)
+            bounds[-1] = (float(o_lo[0]), float(o_hi[0]))
         if any(math.isnan(lo) or math.isnan(hi) for lo, hi in bounds.values()):
             return {"difference": nan, "ratio": nan}
         if method == "between_groups":
@@ -244,7 +251,7 @@ def _simultaneous_bounds(
             diffs.append((max(0.0, max(lows) - min(highs)), max(highs) - min(lows)))
             ratios.append(
                 (
-                    _ratio(min(lows), max(highs), math.nan),
+                    _ratio(max(min(lows), 0.0), max(highs), math.nan),
                     min(1.0, _ratio(min(highs), max(lows), 1.0)),
                 )
             )
@@ -257,9 +264,9 @@ def _simultaneous_bounds(
         for lg, ug in bounds.values():
             d_lo.append(max(0.0, lg - ub, lb - ug))
             d_hi.append(max(ug - lb, ub - lg))
-            r_lo.append(_ratio(min(lg, lb), max(ug, ub), math.nan))
+            r_lo.append(_ratio(max(min(lg, lb), 0.0), max(ug, ub), math.nan))
             overlap = lg <= ub and lb <= ug
-            r_hi.append(1.0 if overlap else _ratio(min(ug, ub), max(lg, lb), 1.0))
+            r_hi.append(1.0 if overlap else min(1.0, _ratio(min(ug, ub), max(lg, lb), 1.0)))
         diffs.append((max(d_lo), max(d_hi)))
         ratios.append((min(r_lo), min(r_hi)))
     return {
@@ -277,11 +284,21 @@ def _phrase(verdict: str, measure: Measure) -> str:
     }[verdict]
 
 
+def _undefined_count(attributes: Sequence[AttributeResult]) -> int:
+    """Undefined group values, not counting groups without rows (noted on their own)."""
+    return sum(
+        1
+        for a in attributes
+        for g in a.groups
+        if g.count > 0
+        for e in g.metrics.values()
+        if not e.defined
+    )
+
+
 def warn_undefined(result: AuditResult, stacklevel: int) -> None:
     """Warn once (``UndefinedMetricWarning``) when some group metric is undefined."""
-    undefined = sum(
-        1 for a in result.attributes for g in a.groups for e in g.metrics.values() if not e.defined
-    )
+    undefined = _undefined_count(result.attributes)
     if undefined:
         warnings.warn(
             f"{undefined} group metric values are undefined and reported as NaN with a "
@@ -324,7 +341,9 @@ def audit_statistics(
     ``min_group_size`` rows *and* the metric rests on at least ``min_group_size`` rows of it
     (a true positive rate on its actual positives, a precision on its predicted positives),
     and it is not the unknown category. Other groups are reported with their values and
-    intervals and listed in ``excluded_groups`` with the reason.
+    intervals and listed in ``excluded_groups`` with the reason. Every combination of an
+    intersection's categories is listed, those without rows with ``count = 0`` and every
+    value undefined ("no rows").
 
     Warns ``UndefinedMetricWarning`` once when some group metric is undefined.
 
@@ -335,7 +354,7 @@ def audit_statistics(
     >>> from audit._validation import prepare_data
     >>> df = pd.DataFrame({"y": [0, 1] * 50, "p": [0, 1, 1, 1] * 25, "g": ["a"] * 60 + ["b"] * 40})
     >>> stats = count_statistics(prepare_data(df, y_true="y", y_pred="p", sensitive_features=["g"]))
-    >>> result = audit_statistics(stats, options=AuditOptions(n_boot=200))
+    >>> result = audit_statistics(stats, options=AuditOptions())
     >>> [(g.group, g.metrics["selection_rate"].value) for g in result.attribute("g").groups]
     [('a', 0.75), ('b', 0.75)]
     """
@@ -353,6 +372,12 @@ def audit_statistics(
     return result
 
 
+def _overall_values(stats: CellStatistics, probability: bool, intervals: bool) -> GroupValues:
+    return group_values(
+        stats, np.ones((1, stats.n_cells)), probability=probability, intervals=intervals
+    )
+
+
 def compute_audit(
     stats: CellStatistics,
     *,
@@ -367,68 +392,40 @@ def compute_audit(
     """:func:`audit_statistics` without the warning (for callers that warn themselves)."""
     if not 0.0 < options.confidence_level < 1.0:
         raise SpecError(f"confidence_level must be in (0, 1); got {options.confidence_level!r}.")
-    if options.n_boot < 0:
-        raise SpecError(f"n_boot must be a non-negative integer; got {options.n_boot!r}.")
     if (options.task == "regression") != (stats.regression is not None):
         raise SpecError(
             f"options.task is {options.task!r} but the statistics were counted for {stats.task!r}."
         )
-    rng = np.random.default_rng(options.random_state)
     level = options.confidence_level
-    n_boot = options.n_boot
     total_weight = float(stats.cell_weight.sum())
     probability = options.score_type == "probability"
     hist = stats.scores
+    with_intervals = options.intervals
 
-    # One set of bootstrap draws of the cells, shared by every attribute and metric.
-    if stats.regression is not None:
-        regression = RegressionReplicates(stats.regression, n_boot, rng)
-        metric_names: list[str] = list(REGRESSION_METRICS)
-        overall_values, overall_reps = regression.overall()
-    else:
-        rep_conf, _ = resample_bins(stats.confusion_count, stats.confusion_weight, n_boot, rng)
-        overall_values = {
-            k: float(v) for k, v in confusion_metrics(stats.confusion_weight.sum(axis=0)).items()
-        }
-        overall_reps = confusion_metrics(rep_conf.sum(axis=1))
-        metric_names = list(CONFUSION_METRICS)
-    scores = None
-    if hist is not None:
-        metric_names += list(SCORE_METRICS)
-        scores = ScoreReplicates(hist, options, rng, probability)
-        for name, (value, score_reps) in scores.overall().items():
-            overall_values[name], overall_reps[name] = value, score_reps
-
+    whole = _overall_values(stats, probability, with_intervals)
+    metric_names = list(whole.values)
     work: list[_Attribute] = []
+    unlisted = 0
     for features in _attribute_names(stats, options):
-        matrix, cats, unknown = _group_matrix(stats, features)
+        matrix, cats, unknown, left_out = _group_matrix(stats, features)
+        unlisted += left_out
         count = (matrix @ stats.cell_count).round().astype(np.int64)
         g_weight = matrix @ stats.cell_weight
-        if stats.regression is not None:
-            values, reps, support = regression.groups(matrix)
-        else:
-            g_count = (matrix @ stats.confusion_count).round().astype(np.int64)
-            values = confusion_metrics(matrix @ stats.confusion_weight)
-            reps = confusion_metrics(by_group(matrix, rep_conf, replicated=True))
-            support = confusion_support(g_count)
-        if scores is not None:
-            for name, (v, r, sup) in scores.groups(matrix).items():
-                values[name], reps[name], support[name] = v, r, sup
+        gv = group_values(stats, matrix, probability=probability, intervals=with_intervals)
         base = (count >= options.min_group_size) & (
             ~unknown | options.include_unknown_in_disparities
         )
         metrics = {
             name: _Metric(
-                values=values[name],
-                replicates=reps[name],
-                support=support[name],
+                values=gv.values[name],
+                support=gv.support[name],
                 eligible=base
-                & np.isfinite(values[name])
-                & (support[name] >= options.min_group_size),
-                overall=overall_values[name],
-                overall_replicates=overall_reps[name],
-                unit_interval=name not in REGRESSION_METRICS,
-                proportion=name in PROPORTION_METRICS,
+                & np.isfinite(gv.values[name])
+                & (gv.support[name] >= options.min_group_size),
+                overall=float(whole.values[name][0]),
+                intervals=None if gv.intervals is None else gv.intervals[name],
+                overall_intervals=None if whole.intervals is None else whole.intervals[name],
+                signed=name in ("mean_error", "mean_prediction", "r2_score"),
             )
             for name in metric_names
         }
@@ -447,21 +444,17 @@ def compute_audit(
         work.append(attr)
 
     overall = {}
-    overall_support = (
-        confusion_support(stats.confusion_count.sum(axis=0, keepdims=True))
-        if stats.regression is None
-        else {}
-    )
     for name in metric_names:
-        lo, hi, bad = percentile_interval(overall_reps[name][:, None], level)
-        if name in PROPORTION_METRICS:
-            point = np.array([overall_values[name]])
-            lo, hi = widen_at_boundary(lo, hi, point, overall_support[name], level)
+        lo, hi = (
+            whole.intervals[name].bounds(level)
+            if whole.intervals is not None
+            else (np.array([math.nan]), np.array([math.nan]))
+        )
         overall[name] = _estimate(
-            overall_values[name], lo[0], hi[0], int(bad[0]), _overall_reason(name, probability)
+            float(whole.values[name][0]), lo[0], hi[0], _overall_reason(name, probability)
         )
     attributes = [_attribute_result(a, stats, options, total_weight, probability) for a in work]
-    notes = _notes(work, attributes, options)
+    notes = _notes(work, attributes, options, unlisted)
     criteria = _criteria(policy, work, attributes, options) if policy else ()
     status: Literal["pass", "fail", "inconclusive", "no_policy"] = "no_policy"
     if criteria:
@@ -491,6 +484,13 @@ def compute_audit(
             stats.cells, stats.cell_count, stats.confusion_count, strict=True
         )
     )
+    methods = (
+        {name: whole.intervals[name].method for name in metric_names}
+        if whole.intervals is not None
+        else {}
+    )
+    if methods:
+        methods["disparities"] = DISPARITY_INTERVAL
     return AuditResult(
         audit_id=uuid.uuid4().hex,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -517,7 +517,25 @@ def compute_audit(
         criteria=criteria,
         cells=cells,
         notes=tuple(notes),
+        interval_methods=methods,
     )
+
+
+def _group_bounds(
+    m: _Metric, level: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Each group's own interval, and the simultaneous ones of the eligible groups."""
+    n = m.values.shape[0]
+    nan = np.full(n, np.nan)
+    if m.intervals is None:
+        return nan, nan, nan.copy(), nan.copy()
+    lo, hi = m.intervals.bounds(level)
+    s_lo, s_hi = np.full(n, np.nan), np.full(n, np.nan)
+    family = np.flatnonzero(m.eligible)
+    if family.size:
+        sl, sh = m.intervals.bounds(1.0 - (1.0 - level) / family.size)
+        s_lo[family], s_hi[family] = sl[family], sh[family]
+    return lo, hi, s_lo, s_hi
 
 
 def _attribute_result(
@@ -532,36 +550,27 @@ def _attribute_result(
     per_group: list[dict[str, Estimate]] = [{} for _ in range(n_groups)]
     disparities = []
     for name, m in a.metrics.items():
-        lo, hi, bad = percentile_interval(m.replicates, level)
-        lo, hi = m.widen(lo, hi, level, np.arange(n_groups))
-        s_lo = np.full(n_groups, np.nan)
-        s_hi = np.full(n_groups, np.nan)
-        if m.eligible.any() and m.replicates.shape[0] > 1:
-            family = np.flatnonzero(m.eligible)
-            sl, sh, _ = simultaneous_interval(m.replicates[:, family], m.values[family], level)
-            # Bonferroni share of the family's error for each rate stuck at 0 or 1
-            sl, sh = m.widen(sl, sh, 1.0 - (1.0 - level) / family.size, family)
-            s_lo[family], s_hi[family] = sl, sh
+        lo, hi, s_lo, s_hi = _group_bounds(m, level)
         for g in range(n_groups):
-            reason = _group_reason(name, probability) if math.isnan(m.values[g]) else None
-            per_group[g][name] = _estimate(
-                m.values[g], lo[g], hi[g], bad[g], reason, (s_lo[g], s_hi[g])
-            )
+            reason = None
+            if math.isnan(m.values[g]):
+                reason = NO_ROWS if a.count[g] == 0 else _group_reason(name, probability)
+            per_group[g][name] = _estimate(m.values[g], lo[g], hi[g], reason, (s_lo[g], s_hi[g]))
         excluded = _exclusions(a, m, name, options, probability)
-        arrays = _disparity_arrays(m, options.disparity_method, a.reference)
-        bounds = _simultaneous_bounds([m], options.disparity_method, a.reference, level)
+        points = _disparity_point(m, options.disparity_method, a.reference)
+        bounds = _disparity_bounds([m], options.disparity_method, a.reference, level)
         order = np.flatnonzero(m.eligible)
         hi_g = a.labels[order[np.argmax(m.values[order])]] if order.size else None
         lo_g = a.labels[order[np.argmin(m.values[order])]] if order.size else None
         for measure in ("difference", "ratio"):
-            point, reps, reason = arrays[measure]
-            dlo, dhi, dbad = percentile_interval(reps[:, None], level)
+            point, reason = points[measure]
+            b = bounds[measure]
             disparities.append(
                 Disparity(
                     metric=name,
                     measure=measure,
                     method=_method_label(options, a),
-                    estimate=_estimate(point, dlo[0], dhi[0], dbad[0], reason, bounds[measure]),
+                    estimate=_estimate(point, b[0], b[1], reason, b),
                     groups_compared=tuple(a.labels[i] for i in order),
                     excluded_groups=excluded,
                     highest_group=hi_g,
@@ -576,7 +585,7 @@ def _attribute_result(
             categories=a.categories[g],
             count=int(a.count[g]),
             weight=float(a.weight[g]),
-            share=float(a.weight[g] / total_weight),
+            share=float(a.weight[g] / total_weight) if total_weight > 0 else math.nan,
             sufficient=bool(sufficient[g]),
             unknown=bool(a.unknown[g]),
             metrics=per_group[g],
@@ -599,12 +608,13 @@ def _attribute_result(
 
 
 def _notes(
-    work: Sequence[_Attribute], attributes: Sequence[AttributeResult], options: AuditOptions
+    work: Sequence[_Attribute],
+    attributes: Sequence[AttributeResult],
+    options: AuditOptions,
+    unlisted: int,
 ) -> list[str]:
     notes = []
-    undefined = sum(
-        1 for a in attributes for g in a.groups for e in g.metrics.values() if not e.defined
-    )
+    undefined = _undefined_count(attributes)
     if undefined:
         notes.append(
             f"{undefined} group metric values are undefined (NaN, each with its reason), "
@@ -614,12 +624,25 @@ def _notes(
                 else "for example a true positive rate in a group without actual positives."
             )
         )
-    small = sum(int((a.count < options.min_group_size).sum()) for a in work)
+    empty = sum(int((a.count == 0).sum()) for a in work)
+    if empty:
+        notes.append(
+            f"{empty} combinations of categories have no rows: they are listed with n = 0 "
+            "and every value undefined (no rows)."
+        )
+    if unlisted:
+        notes.append(
+            f"{unlisted} further combinations of categories have no rows and are not listed "
+            f"(more than {MAX_LISTED_COMBINATIONS:,} combinations in an intersection)."
+        )
+    small = sum(int(((a.count > 0) & (a.count < options.min_group_size)).sum()) for a in work)
     if small:
         notes.append(
             f"{small} groups have fewer than min_group_size={options.min_group_size} rows: "
             "they are reported but never decide a verdict."
         )
+    if not options.intervals:
+        notes.append("No intervals were computed (intervals = false): verdicts need them.")
     return notes
 
 
@@ -641,18 +664,30 @@ def _exclusions(
     out = {}
     minimum = options.min_group_size
     for g, label in enumerate(a.labels):
-        if a.unknown[g] and not options.include_unknown_in_disparities:
+        if a.count[g] == 0:
+            out[label] = NO_ROWS
+        elif a.unknown[g] and not options.include_unknown_in_disparities:
             out[label] = "unknown category (missing sensitive value)"
         elif a.count[g] < minimum:
             out[label] = f"{int(a.count[g])} rows, fewer than min_group_size={minimum}"
         elif math.isnan(m.values[g]):
-            out[label] = "undefined: " + _group_reason(metric, probability)
+            out[label] = f"{metric} undefined: " + _group_reason(metric, probability)
         elif m.support[g] < minimum:
             out[label] = (
                 f"{metric} rests on {int(m.support[g])} {SUPPORT_NAME[metric]}, "
                 f"fewer than min_group_size={minimum}"
             )
     return out
+
+
+def _merge_exclusions(parts: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """Every group excluded from any part of a criterion, with each distinct reason."""
+    reasons: dict[str, list[str]] = {}
+    for part in parts:
+        for group, why in part.items():
+            if why not in reasons.setdefault(group, []):
+                reasons[group].append(why)
+    return {group: "; ".join(why) for group, why in reasons.items()}
 
 
 def _reference_index(a: _Attribute, options: AuditOptions) -> int | None:
@@ -665,7 +700,7 @@ def _reference_index(a: _Attribute, options: AuditOptions) -> int | None:
             "reference_groups."
         )
     wanted = tuple(options.reference_groups[f] for f in a.features)
-    if wanted not in a.categories:
+    if wanted not in a.categories or a.count[a.categories.index(wanted)] == 0:
         for f, value in zip(a.features, wanted, strict=True):
             present = sorted({c[a.features.index(f)] for c in a.categories})
             if value not in present:
@@ -681,6 +716,52 @@ def _method_label(options: AuditOptions, a: _Attribute) -> str:
     if a.reference is not None:
         return f"reference: {a.labels[a.reference]}"
     return options.disparity_method
+
+
+#: Largest multiple of the data the sample-size statement looks for.
+MAX_SCALE = 1e6
+
+
+def _clears(
+    bounds: tuple[float, float], measure: Measure, threshold: float
+) -> Literal["pass", "fail"] | None:
+    """The verdict the interval ``bounds`` gives (None while it straddles the threshold)."""
+    lo, hi = bounds
+    est = Estimate((lo + hi) / 2.0, lo, hi, lo, hi)
+    verdict = judge(est, measure, threshold, "interval", "simultaneous")
+    return None if verdict == "inconclusive" else verdict
+
+
+def _needed_scale(
+    metrics: Sequence[_Metric],
+    method: str,
+    reference: int | None,
+    level: float,
+    measure: Measure,
+    threshold: float,
+) -> tuple[float, Literal["pass", "fail"] | None]:
+    """The least multiple of the data at which the interval would clear the threshold.
+
+    The estimates are held fixed and every count multiplied by the factor (found by
+    bisection on its logarithm, to within 1 %). ``(nan, None)`` when no amount up to
+    :data:`MAX_SCALE` times the data would decide it (an estimate at the threshold).
+    """
+
+    def outcome(scale: float) -> Literal["pass", "fail"] | None:
+        b = _disparity_bounds(metrics, method, reference, level, scale)[measure]
+        return _clears(b, measure, threshold)
+
+    if outcome(MAX_SCALE) is None:
+        return math.nan, None
+    lo, hi = 0.0, math.log(MAX_SCALE)
+    while hi - lo > 0.01:
+        mid = (lo + hi) / 2.0
+        if outcome(math.exp(mid)) is None:
+            lo = mid
+        else:
+            hi = mid
+    scale = math.exp(hi)
+    return scale, outcome(scale)
 
 
 def _criteria(
@@ -714,20 +795,14 @@ def _criteria(
                 )
             a = work[names.index(target)]
             parts = [
-                _disparity_arrays(a.metrics[m], options.disparity_method, a.reference)[measure]
+                _disparity_point(a.metrics[m], options.disparity_method, a.reference)[measure]
                 for m in metrics
             ]
             points = np.array([p[0] for p in parts])
-            reps = np.stack([p[1] for p in parts], axis=1)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                combine = np.max if measure == "difference" else np.min
-                point = float(combine(points)) if np.isfinite(points).all() else math.nan
-                combined = combine(reps, axis=1)
-            lo, hi, bad = percentile_interval(combined[:, None], level)
-            bounds = _simultaneous_bounds(
-                [a.metrics[m] for m in metrics], options.disparity_method, a.reference, level
-            )
+            combine = max if measure == "difference" else min
+            point = float(combine(points)) if np.isfinite(points).all() else math.nan
+            chosen = [a.metrics[m] for m in metrics]
+            bounds = _disparity_bounds(chosen, options.disparity_method, a.reference, level)
             attr = attributes[names.index(target)]
             disp = [
                 d
@@ -735,8 +810,9 @@ def _criteria(
                 for d in attr.disparities
                 if d.metric == m and d.measure == measure
             ]
-            reason = next((p[2] for p in parts if p[2]), None)
-            est = _estimate(point, lo[0], hi[0], bad[0], reason, bounds[measure])
+            reason = next((p[1] for p in parts if p[1]), None)
+            b = bounds[measure]
+            est = _estimate(point, b[0], b[1], reason, b)
             verdict = judge(
                 est, measure, t.threshold, policy.decision_rule, options.verdict_interval
             )
@@ -745,56 +821,50 @@ def _criteria(
                 worst = disp[
                     int(np.argmax(points) if measure == "difference" else np.argmin(points))
                 ]
-            out.append(
-                CriterionResult(
-                    criterion=t.criterion,
-                    attribute=target,
-                    metrics=metrics,
-                    measure=measure,
-                    bound="max" if measure == "difference" else "min",
-                    threshold=float(t.threshold),
-                    estimate=est,
-                    verdict=verdict,
-                    decision_rule=policy.decision_rule,
-                    interval=options.verdict_interval,
-                    explanation=_explain(
-                        t.criterion,
-                        target,
-                        worst,
-                        est,
-                        verdict,
-                        measure,
-                        t.threshold,
-                        level,
-                        policy.decision_rule,
-                        options.verdict_interval,
-                        attr,
-                    ),
-                    excluded_groups=worst.excluded_groups,
+            excluded = _merge_exclusions([d.excluded_groups for d in disp])
+            scale, would = math.nan, None
+            rows: dict[str, int] = {}
+            if verdict == "inconclusive" and est.defined and policy.decision_rule == "interval":
+                scale, would = _needed_scale(
+                    chosen, options.disparity_method, a.reference, level, measure, t.threshold
                 )
+                if would is not None:
+                    compared = sorted(
+                        {int(g) for m in chosen for g in np.flatnonzero(m.eligible)},
+                        key=lambda g: (a.count[g], a.labels[g]),
+                    )
+                    rows = {a.labels[g]: math.ceil(scale * int(a.count[g])) for g in compared}
+            criterion = CriterionResult(
+                criterion=t.criterion,
+                attribute=target,
+                metrics=metrics,
+                measure=measure,
+                bound="max" if measure == "difference" else "min",
+                threshold=float(t.threshold),
+                estimate=est,
+                verdict=verdict,
+                decision_rule=policy.decision_rule,
+                interval=options.verdict_interval,
+                explanation="",
+                excluded_groups=excluded,
+                data_factor=scale,
+                rows_to_decide=rows,
+                would_decide=would,
+            )
+            out.append(
+                dataclasses.replace(criterion, explanation=_explain(criterion, worst, attr, level))
             )
     return tuple(out)
 
 
-def _explain(
-    criterion: str,
-    attribute: str,
-    worst: Disparity,
-    est: Estimate,
-    verdict: str,
-    measure: Measure,
-    threshold: float,
-    level: float,
-    rule: str,
-    interval: str,
-    attr: AttributeResult,
-) -> str:
-    label = worst.metric.replace("_", " ")
+def _explain(c: CriterionResult, worst: Disparity, attr: AttributeResult, level: float) -> str:
+    """The criterion's verdict in one paragraph (with :func:`criterion_notes`)."""
+    est, measure = c.estimate, c.measure
+    head = f"{c.criterion} on {c.attribute}:"
+    notes = "".join(f" {line}" for line in criterion_notes(c))
     if not est.defined:
-        return (
-            f"{criterion} on {attribute}: cannot be judged — {est.undefined_reason}. "
-            "Verdict: inconclusive."
-        )
+        return f"{head} cannot be judged — {est.undefined_reason}.{notes} Verdict: inconclusive."
+    label = worst.metric.replace("_", " ")
     by_name = {g.group: g for g in attr.groups}
     hi_g, lo_g = worst.highest_group, worst.lowest_group
     detail = ""
@@ -802,22 +872,16 @@ def _explain(
         v_hi = by_name[hi_g].metrics[worst.metric].value
         v_lo = by_name[lo_g].metrics[worst.metric].value
         detail = f" The {label} ranges from {v_lo:.3f} ({lo_g}) to {v_hi:.3f} ({hi_g})."
-    what = "difference" if measure == "difference" else "ratio"
     side = "at most" if measure == "difference" else "at least"
-    if rule == "point":
-        tail = f"The policy requires {side} {threshold:g} for the point estimate."
+    if c.decision_rule == "point":
+        tail = f"The policy requires {side} {c.threshold:g} for the point estimate."
     else:
-        lo, hi = (
-            (est.simultaneous_lower, est.simultaneous_upper)
-            if interval == "simultaneous"
-            else (est.lower, est.upper)
-        )
-        kind = "simultaneous " if interval == "simultaneous" else ""
         tail = (
-            f"{level:.0%} {kind}interval {lo:.3f} to {hi:.3f}; the policy requires "
-            f"{side} {threshold:g}: {_phrase(verdict, measure)}."
+            f"{level:.0%} interval {est.lower:.3f} to {est.upper:.3f} (from simultaneous "
+            f"intervals of the compared groups); the policy requires {side} {c.threshold:g}: "
+            f"{_phrase(c.verdict, measure)}."
         )
     return (
-        f"{criterion} on {attribute}: {what} {est.value:.3f} ({worst.method}).{detail} "
-        f"{tail} Verdict: {verdict}."
+        f"{head} {measure} {est.value:.3f} ({worst.method}).{detail} {tail}{notes} "
+        f"Verdict: {c.verdict}."
     )

@@ -339,11 +339,11 @@ def score_metrics(
     n0, n1 = w0.sum(axis=-1), w1.sum(axis=-1)
     below = np.cumsum(w0, axis=-1) - w0  # negative weight strictly below each bin
     pairs = (w1 * (below + 0.5 * w0)).sum(axis=-1)
-    auc = _divide(pairs, n0 * n1)
+    auc = np.clip(_divide(pairs, n0 * n1), 0.0, 1.0)  # rounding of weighted sums
     total = n0 + n1
     s1 = score_sum[..., 1, :].sum(axis=-1)
     sq = score_sumsq.sum(axis=(-2, -1))
-    brier = _divide(sq - 2.0 * s1 + n1, total)
+    brier = np.clip(_divide(sq - 2.0 * s1 + n1, total), 0.0, 1.0)
     n_ece = ECE_BINS
     onehot = np.zeros((ece_bin.size, n_ece))
     onehot[np.arange(ece_bin.size), ece_bin] = 1.0

@@ -11,8 +11,9 @@ import dataclasses
 import math
 import types
 import typing
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 from audit._exceptions import BundleError
 
 __all__ = [
+    "READABLE_VERSIONS",
     "SCHEMA_VERSION",
     "AttributeResult",
     "AuditOptions",
@@ -35,9 +37,12 @@ __all__ = [
     "LL144Row",
     "LL144Table",
     "RepresentationTest",
+    "criterion_notes",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+#: Older schema versions this version reads (their missing fields take their defaults).
+READABLE_VERSIONS = ("1.0", SCHEMA_VERSION)
 NAN = float("nan")
 
 Verdict = Literal["pass", "fail", "inconclusive"]
@@ -45,12 +50,14 @@ Verdict = Literal["pass", "fail", "inconclusive"]
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with its bootstrap intervals; NaN value means undefined (see reason).
+    """A point estimate with its confidence intervals; NaN value means undefined (see reason).
 
-    ``lower``/``upper`` are the percentile bootstrap interval. ``simultaneous_lower``/
-    ``simultaneous_upper`` hold jointly across the groups of an attribute (max-type
-    bootstrap); for a disparity they are the bounds implied by its groups' simultaneous
-    intervals, which keep their coverage where the percentile interval of a max − min does not.
+    For a group's value, ``lower``/``upper`` is its own interval (for the method of each
+    metric see :attr:`AuditResult.interval_methods`) and ``simultaneous_lower``/
+    ``simultaneous_upper`` hold jointly for all the groups of the attribute that take part in
+    its disparities (Bonferroni; NaN for the others). For a disparity or a criterion both
+    pairs are the same interval: the one implied by simultaneous intervals of the compared
+    values, which covers at parity; a verdict is decided on it.
     """
 
     value: float
@@ -59,7 +66,6 @@ class Estimate:
     simultaneous_lower: float = NAN
     simultaneous_upper: float = NAN
     undefined_reason: str | None = None
-    n_undefined_replicates: int = 0
 
     @property
     def defined(self) -> bool:
@@ -175,7 +181,15 @@ class AttributeResult:
 
 @dataclass(frozen=True)
 class CriterionResult:
-    """One policy criterion judged on one attribute."""
+    """One policy criterion judged on one attribute.
+
+    ``excluded_groups`` lists every group left out of any of the criterion's metrics, with
+    the reasons. For an inconclusive verdict, ``data_factor`` is about how many times the
+    data (every group's rows multiplied alike) would let the interval clear the threshold if
+    the estimates held, ``would_decide`` the verdict it would then give and
+    ``rows_to_decide`` the rows each compared group would need, smallest group first
+    (NaN, None and empty when it does not apply or no amount of data would decide).
+    """
 
     criterion: str
     attribute: str
@@ -189,6 +203,42 @@ class CriterionResult:
     interval: Literal["simultaneous", "percentile"]
     explanation: str
     excluded_groups: Mapping[str, str]
+    data_factor: float = NAN
+    rows_to_decide: Mapping[str, int] = field(default_factory=dict)
+    would_decide: Literal["pass", "fail"] | None = None
+
+
+def criterion_notes(c: CriterionResult) -> list[str]:
+    """What a criterion leaves out, and what would decide it: sentences for every reader.
+
+    The groups left out of any of the criterion's metrics with the reasons, and, for an
+    inconclusive verdict that more data would decide, how much more (if the estimates held).
+
+    Examples
+    --------
+    >>> from audit import AuditOptions, Policy, Threshold, audit_predictions
+    >>> r = audit_predictions([0, 1] * 60, [0, 1, 1, 1] * 30,
+    ...                       sensitive_features={"g": ["a"] * 100 + ["b"] * 20},
+    ...                       policy=Policy((Threshold("demographic_parity_ratio", 0.8),)))
+    >>> criterion_notes(r.criteria[0])
+    ['Not compared: b (20 rows, fewer than min_group_size=30).']
+    """
+    lines = []
+    if c.excluded_groups:
+        left = "; ".join(f"{g} ({why})" for g, why in c.excluded_groups.items())
+        lines.append(f"Not compared: {left}.")
+    if c.would_decide is not None and c.rows_to_decide:
+        group, rows = next(iter(c.rows_to_decide.items()))
+        more = c.data_factor
+        amount = (
+            f"about {more:.1f}× the data" if more >= 1.95 else f"about {more - 1:.0%} more data"
+        )
+        lines.append(
+            f"If the estimates held, {amount} would decide it ({c.would_decide}): about "
+            f"{rows:,} rows in {group}, the smallest group compared, and as many times more "
+            "in every other group."
+        )
+    return lines
 
 
 @dataclass(frozen=True)
@@ -213,7 +263,9 @@ class AuditOptions:
     """The resolved options an audit ran with."""
 
     confidence_level: float = 0.95
-    n_boot: int = 1000
+    #: Compute confidence intervals (exact or analytic; see ``interval_methods``). Without
+    #: them verdicts under the interval rule are inconclusive; points are unchanged.
+    intervals: bool = True
     random_state: int = 0
     min_group_size: int = 30
     disparity_method: Literal["between_groups", "to_overall", "reference"] = "between_groups"
@@ -224,7 +276,6 @@ class AuditOptions:
     score_type: Literal["probability", "score"] = "probability"
     score_bins: int = 10_000
     regression_bins: int = 8
-    bootstrap_score_bins: int = 20
     max_categories: int = 50
     four_fifths_threshold: float = 0.8
     significance_level: float = 0.05
@@ -236,6 +287,21 @@ class AuditOptions:
     #: ``auto``, and the result records the engine it chose) and DuckDB's memory limit.
     engine: Literal["memory", "duckdb", "spark", "auto"] = "memory"
     memory_limit: str = ""
+    #: Deprecated (intervals are no longer bootstrapped): ``n_boot=0`` means
+    #: ``intervals=False``; any other value does nothing. Not stored.
+    n_boot: InitVar[int | None] = None
+
+    def __post_init__(self, n_boot: int | None) -> None:
+        if n_boot is None:
+            return
+        warnings.warn(
+            "AuditOptions(n_boot=...) is deprecated and does nothing: intervals are exact or "
+            "analytic, not bootstrapped. Use intervals=False for point estimates only.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if n_boot == 0:
+            object.__setattr__(self, "intervals", False)
 
 
 @dataclass(frozen=True)
@@ -267,6 +333,8 @@ class AuditResult:
     criteria: tuple[CriterionResult, ...]
     cells: tuple[CellRow, ...]
     notes: tuple[str, ...]
+    #: How each metric's intervals were computed (metric name, and "disparities").
+    interval_methods: Mapping[str, str] = field(default_factory=dict)
     schema_version: str = SCHEMA_VERSION
 
     def attribute(self, name: str) -> AttributeResult:
@@ -328,7 +396,12 @@ class AuditResult:
         return pd.DataFrame(rows)
 
     def criteria_frame(self) -> pd.DataFrame:
-        """Policy criteria with estimate, interval, threshold and verdict."""
+        """Policy criteria with estimate, the interval that decided the verdict, and the verdict.
+
+        ``excluded`` lists the groups left out of any of the criterion's metrics (with
+        reasons); ``data_factor`` and ``would_decide`` say, for an inconclusive verdict, how
+        many times the data would decide it and which way, if the estimates held.
+        """
         rows = [
             {
                 "criterion": c.criterion,
@@ -339,6 +412,9 @@ class AuditResult:
                 "lower": c.estimate.lower,
                 "upper": c.estimate.upper,
                 "verdict": c.verdict,
+                "excluded": "; ".join(f"{g} ({why})" for g, why in c.excluded_groups.items()),
+                "data_factor": c.data_factor,
+                "would_decide": c.would_decide,
             }
             for c in self.criteria
         ]
@@ -359,24 +435,31 @@ class AuditResult:
         BundleError
             When the schema version is unknown or a field is missing or malformed.
         """
-        result = decode_versioned(cls, data, SCHEMA_VERSION, "result")
+        options = data.get("options")
+        if data.get("schema_version") == "1.0" and isinstance(options, Mapping):
+            # 1.0 bootstrapped: n_boot = 0 meant no intervals.
+            data = {**data, "options": {**options, "intervals": options.get("n_boot") != 0}}
+        result = decode_versioned(cls, data, READABLE_VERSIONS, "result")
         assert isinstance(result, AuditResult)
         return result
 
 
-def decode_versioned(tp: type, data: Mapping[str, Any], version: str, what: str) -> Any:
+def decode_versioned(
+    tp: type, data: Mapping[str, Any], version: str | tuple[str, ...], what: str
+) -> Any:
     """Rebuild a dataclass ``tp`` from its plain data, checking ``schema_version`` first.
 
     Raises
     ------
     BundleError
-        The version is not ``version``, or a field is missing or malformed (naming ``what``).
+        The version is not ``version`` (or one of them), or a field is missing or malformed
+        (naming ``what``).
     """
     found = data.get("schema_version")
-    if found != version:
-        raise BundleError(
-            f"{what} schema_version {found!r} is not supported; expected {version!r}."
-        )
+    accepted = (version,) if isinstance(version, str) else version
+    if found not in accepted:
+        expected = repr(accepted[-1]) if len(accepted) == 1 else f"one of {list(accepted)}"
+        raise BundleError(f"{what} schema_version {found!r} is not supported; expected {expected}.")
     try:
         return _decode(tp, data, what)
     except (TypeError, KeyError, ValueError) as exc:

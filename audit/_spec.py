@@ -12,7 +12,6 @@
     sensitive_features = ["sex", "race"]
 
     [audit]
-    n_boot = 1000
     min_group_size = 30
     engine = "auto"                 # memory | duckdb | spark | auto: who counts the rows
     memory_limit = "2GB"            # DuckDB's, when it counts (default: 80% of RAM)
@@ -92,6 +91,8 @@ class AuditSpec:
     base_dir: Path = Path(".")
     origin: str = "<spec>"
     lineage: LineageSpec = field(default_factory=LineageSpec)
+    #: Notes on keys that no longer do anything (kept readable), shown with the result.
+    deprecations: tuple[str, ...] = ()
 
     def job_name(self) -> str:
         """The audit's OpenLineage job: ``lineage.job`` or ``<spec file name>.audit``."""
@@ -139,6 +140,54 @@ class AuditSpec:
 _FROM_DATA = ("score_type", "max_categories", "task")
 _DATA_KEYS = {f.name for f in dataclasses.fields(DataSpec)}
 _AUDIT_KEYS = {f.name for f in dataclasses.fields(AuditOptions)} - set(_FROM_DATA)
+#: Keys of [audit] from the bootstrap's time: still read, each with a note.
+_DEPRECATED_AUDIT_KEYS = {"n_boot", "bootstrap_score_bins"}
+
+
+def deprecated_options(audit: Mapping[str, Any], origin: str) -> tuple[dict[str, Any], list[str]]:
+    """The ``[audit]`` table without its deprecated keys, and a note on each.
+
+    ``n_boot = 0`` still means no intervals (``intervals = false``); any other ``n_boot``,
+    ``bootstrap_score_bins`` and ``verdict_interval = "percentile"`` no longer change
+    anything: intervals are exact or analytic, and every verdict is decided on the interval
+    implied by simultaneous intervals of the compared groups.
+
+    Examples
+    --------
+    >>> table, notes = deprecated_options({"n_boot": 0, "min_group_size": 10}, "s.toml")
+    >>> table, notes[0][:48]
+    ({'min_group_size': 10, 'intervals': False}, 's.toml: audit.n_boot is no longer used (interval')
+    """
+    table = {k: v for k, v in audit.items() if k not in _DEPRECATED_AUDIT_KEYS}
+    notes = []
+    if "n_boot" in audit:
+        n_boot = audit["n_boot"]
+        if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
+            raise SpecError(
+                f"{origin}: audit.n_boot must be a non-negative integer; got {n_boot!r}."
+            )
+        if n_boot == 0 and "intervals" not in audit:
+            table["intervals"] = False
+        notes.append(
+            f"{origin}: audit.n_boot is no longer used (intervals are exact or analytic, "
+            "not bootstrapped); remove it"
+            + (", and write intervals = false for point estimates only." if n_boot == 0 else ".")
+        )
+    if "bootstrap_score_bins" in audit:
+        notes.append(
+            f"{origin}: audit.bootstrap_score_bins is no longer used (score intervals come "
+            "from the histograms analytically); remove it."
+        )
+    if audit.get("verdict_interval") == "percentile":
+        table["verdict_interval"] = "simultaneous"
+        notes.append(
+            f"{origin}: audit.verdict_interval = 'percentile' is no longer used: a percentile "
+            "interval of a max − min excludes the truth at parity, so every verdict is "
+            "decided on the interval implied by simultaneous group intervals; remove it."
+        )
+    return table, notes
+
+
 _POLICY_KEYS = {"name", "version", "decision_rule", "thresholds"}
 _LINEAGE_KEYS = {f.name for f in dataclasses.fields(LineageSpec)}
 
@@ -183,7 +232,13 @@ def parse_spec(
     audit = _table(raw, "audit", origin)
     policy = _table(raw, "policy", origin)
     _check_keys(data, _DATA_KEYS, "data.", origin)
-    _check_keys(audit, _AUDIT_KEYS, "audit.", origin)
+    _check_keys(
+        {k: v for k, v in audit.items() if k not in _DEPRECATED_AUDIT_KEYS},
+        _AUDIT_KEYS,
+        "audit.",
+        origin,
+    )
+    audit, deprecations = deprecated_options(audit, origin)
     lineage = _table(raw, "lineage", origin)
     _check_keys(lineage, _LINEAGE_KEYS, "lineage.", origin)
     for key in ("y_true", "y_pred", "sensitive_features"):
@@ -225,7 +280,9 @@ def parse_spec(
         )
     if not lineage_spec.timeout > 0:
         raise SpecError(f"{origin}: lineage.timeout must be positive; got {lineage_spec.timeout}.")
-    return AuditSpec(data_spec, options, pol, Path(base_dir), origin, lineage_spec)
+    return AuditSpec(
+        data_spec, options, pol, Path(base_dir), origin, lineage_spec, tuple(deprecations)
+    )
 
 
 def parse_policy(policy: Mapping[str, Any], origin: str = "<spec>") -> Policy:
@@ -280,16 +337,10 @@ def _check_options(o: AuditOptions, origin: str) -> None:
     problems = []
     if not 0.0 < o.confidence_level < 1.0:
         problems.append(f"audit.confidence_level must be in (0, 1); got {o.confidence_level!r}")
-    if o.n_boot < 0 or o.n_boot == 1:
-        problems.append(f"audit.n_boot must be 0 (no intervals) or at least 2; got {o.n_boot!r}")
     if o.min_group_size < 1:
         problems.append(f"audit.min_group_size must be at least 1; got {o.min_group_size!r}")
     if o.score_bins < 10:
         problems.append(f"audit.score_bins must be at least 10; got {o.score_bins!r}")
-    if o.bootstrap_score_bins < 10:
-        problems.append(
-            f"audit.bootstrap_score_bins must be at least 10; got {o.bootstrap_score_bins!r}"
-        )
     if o.max_categories < 2:
         problems.append(f"data.max_categories must be at least 2; got {o.max_categories!r}")
     if o.score_type not in ("probability", "score"):

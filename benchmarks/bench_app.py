@@ -61,7 +61,7 @@ def build_bundle(folder: Path, rows: int) -> tuple[Path, float]:
         sensitive_features={"sex": sex, "race": race, "age_group": age},
         y_score=score,
         policy=policy,
-        options=AuditOptions(n_boot=200, intersections=(("sex", "race"), ("race", "age_group"))),
+        options=AuditOptions(intersections=(("sex", "race"), ("race", "age_group"))),
     )
     audit_s = time.perf_counter() - started
     parquet = folder / "predictions.parquet"
@@ -75,7 +75,7 @@ def build_bundle(folder: Path, rows: int) -> tuple[Path, float]:
             "age_group": age,
         }
     ).to_parquet(parquet)
-    demo = run_demo("german", folder / "demo", n_boot=100, seed=0, mitigate=True).bundle
+    demo = run_demo("german", folder / "demo", seed=0, mitigate=True).bundle
     extra = {
         "predictions.parquet": parquet.read_bytes(),
         "lineage/events.jsonl": (demo / "lineage/events.jsonl").read_bytes(),
@@ -92,7 +92,7 @@ def build_bundle(folder: Path, rows: int) -> tuple[Path, float]:
         y_score=score,
         policy=policy,
         options=AuditOptions(
-            n_boot=200, random_state=1, intersections=(("sex", "race"), ("race", "age_group"))
+            random_state=1, intersections=(("sex", "race"), ("race", "age_group"))
         ),
     )
     write_bundle(earlier, bundles / "large-earlier", extra_files=extra)

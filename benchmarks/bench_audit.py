@@ -46,7 +46,6 @@ from typing import Any
 from bench_jobs import (
     GENERATOR_VERSION,
     LABELS,
-    N_BOOT,
     ROOT,
     SEED,
     WORKERS,
@@ -444,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"fairtrail benchmark — {dt.date.today().isoformat()}, {os.cpu_count()} cores, "
         f"{machine_end['memory_gib']} GiB RAM, Python {platform.python_version()}; "
-        f"n_boot={N_BOOT}, 3 features (60 cells), y_score; median of fresh-process runs",
+        "exact/analytic intervals, 3 features (60 cells), y_score; median of fresh-process runs",
         f"load average (1/5/15 min) at start {fmt_load(machine_start['load_average'])}, at end "
         f"{fmt_load(machine_end['load_average'])} (other processes on the machine add noise)",
         "",
@@ -645,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
             "repeats": args.repeats,
             "large_repeats": args.large_repeats,
             "mf_sizes": mf_sizes,
-            "n_boot": N_BOOT,
+            "intervals": "exact or analytic",
             "quick": args.quick,
             "spec": spec_raw("<data.path>"),
             "seed": SEED,

@@ -26,7 +26,7 @@ exec'd worker's figure is not floored at a large parent's). For Spark, the JVM i
 of the worker that the worker never reaps; the worker adds the JVM's own peak (``VmHWM``,
 read just before the session stops), so Spark's figure is Python's peak + the JVM's peak.
 
-Items per dataset: the full audit (``run_audit`` from the file, ``n_boot`` 200) with engine
+Items per dataset: the full audit (``run_audit`` from the file, with intervals) with engine
 ``duckdb`` (``memory_limit`` 1GB), ``spark`` (``local[2]``; the session start-up is timed
 separately) and ``memory`` (only up to ``--memory-max-rows``), and the peer: DuckDB's
 ``SELECT sex, race, age_band, y_true, y_pred, COUNT(*) … GROUP BY ALL`` over the same file,
@@ -271,7 +271,7 @@ def _audit_check(result: Any) -> dict[str, Any]:
     }
 
 
-def worker_audit(engine: str, path: Path, n_boot: int, memory_limit: str, weights: bool) -> dict:
+def worker_audit(engine: str, path: Path, memory_limit: str, weights: bool) -> dict:
     """The full audit of ``path`` with ``engine``; counting = until the bootstrap step."""
     import warnings
 
@@ -279,7 +279,7 @@ def worker_audit(engine: str, path: Path, n_boot: int, memory_limit: str, weight
     sys.path.insert(0, str(ROOT))
     from audit import parse_spec, run_audit
 
-    raw = spec_raw(str(path), n_boot)
+    raw = spec_raw(str(path))
     raw["audit"]["engine"] = engine
     if engine == "duckdb" and memory_limit:
         raw["audit"]["memory_limit"] = memory_limit
@@ -371,7 +371,7 @@ def run_worker(args: argparse.Namespace) -> int:
         if args.worker == PEER:
             out = worker_peer(path, args.format, args.memory_limit)
         else:
-            out = worker_audit(args.worker, path, args.n_boot, args.memory_limit, args.weights)
+            out = worker_audit(args.worker, path, args.memory_limit, args.weights)
     except BaseException as exc:  # reported by the driver, with the log's tail
         Path(args.result).write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
         raise
@@ -400,8 +400,6 @@ def measure(
         str(path),
         "--format",
         fmt,
-        "--n-boot",
-        str(args.n_boot),
         "--memory-limit",
         args.memory_limit,
         "--result",
@@ -545,7 +543,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="runs per item, median shown (default 3; 1 at 50M rows and more)",
     )
     p.add_argument("--quick", action="store_true", help="Parquet 1M and CSV 2M, 1 run each")
-    p.add_argument("--n-boot", type=int, default=200)
     p.add_argument("--memory-limit", default="1GB", help="DuckDB's memory_limit (engine, peer)")
     p.add_argument(
         "--memory-max-rows",
@@ -700,7 +697,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         + ", ".join(f"{n} {version(n)}" for n in ("duckdb", "pyspark", "numpy"))
     )
     say(
-        f"full audit (run_audit from the file, n_boot={args.n_boot}, 60 cells, y_score binned) "
+        "full audit (run_audit from the file, with intervals, 60 cells, y_score binned) "
         f"vs DuckDB GROUP BY ALL; DuckDB memory_limit={args.memory_limit or 'default'} "
         "(engine and peer)"
     )

@@ -21,7 +21,6 @@ FEATURES = ("sex", "race", "age_band")
 SEX = ("Female", "Male", "Nonbinary")
 RACE = ("Asian", "Black", "Hispanic", "White")
 AGE = ("18-24", "25-34", "35-49", "50-64", "65+")
-N_BOOT = 1000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,7 +105,7 @@ def generate(out: Path, n: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def spec_raw(path: str | None, n_boot: int = N_BOOT) -> dict[str, Any]:
+def spec_raw(path: str | None, intervals: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {
         "y_true": "y_true",
         "y_pred": "y_pred",
@@ -117,7 +116,7 @@ def spec_raw(path: str | None, n_boot: int = N_BOOT) -> dict[str, Any]:
         data["path"] = path
     return {
         "data": data,
-        "audit": {"n_boot": n_boot, "random_state": 0},
+        "audit": {"intervals": intervals, "random_state": 0},
         "policy": {
             "name": "benchmark policy",
             "thresholds": {
@@ -151,7 +150,7 @@ def _fairtrail_check(result: Any) -> dict[str, Any]:
 
 
 def _job_fairtrail(
-    source: str, n_boot: int = N_BOOT
+    source: str, intervals: bool = True
 ) -> Callable[[Path, int], Callable[[], dict[str, Any]]]:
     def setup(stem: Path, rows: int) -> Callable[[], dict[str, Any]]:
         import warnings
@@ -161,7 +160,7 @@ def _job_fairtrail(
 
         if source == "memory":
             df = _load_frame(stem, rows)
-            spec = parse_spec(spec_raw(None, n_boot))
+            spec = parse_spec(spec_raw(None, intervals))
         else:
             df = None
             spec = parse_spec(spec_raw(str(stem.with_suffix("." + source))))
@@ -412,7 +411,7 @@ WORKERS: dict[str, Callable[[Path, int], Callable[[], dict[str, Any]]]] = {
     "fairtrail_memory": _job_fairtrail("memory"),
     "fairtrail_parquet": _job_fairtrail("parquet"),
     "fairtrail_csv": _job_fairtrail("csv"),
-    "fairtrail_points": _job_fairtrail("memory", n_boot=0),
+    "fairtrail_points": _job_fairtrail("memory", intervals=False),
     "floor_bincount": setup_floor_bincount,
     "floor_encode": setup_floor_encode,
     "floor_scores": setup_floor_scores,

@@ -43,8 +43,6 @@ from bench_jobs import FEATURES, ROOT, data_stem, generate, spec_raw
 
 sys.path.insert(0, str(ROOT))
 
-N_BOOT = 200  # as `fairtrail demo`; the lineage cost does not depend on it
-
 
 def _median_seconds(job: Callable[[], Any], repeats: int) -> float:
     times = []
@@ -67,7 +65,7 @@ def measure(stem: Path, repeats: int) -> dict[str, float]:
     from lineage._groups import composition
 
     parquet = stem.with_suffix(".parquet")
-    raw = spec_raw(str(parquet), N_BOOT)
+    raw = spec_raw(str(parquet))
     plain = parse_spec(raw)
     with_digests = parse_spec({**raw, "lineage": {"namespace": "bench"}})
     without_digests = parse_spec({**raw, "lineage": {"namespace": "bench", "row_digests": False}})

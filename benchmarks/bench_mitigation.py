@@ -37,7 +37,7 @@ def main() -> None:
     train, test = _split(load_adult().dropna().reset_index(drop=True), ds, 0)
     model = _fit(train, ds)
     start = time.perf_counter()
-    sweep, _ = _mitigate(model, train, test, ds, seed=0, n_boot=500)
+    sweep, _ = _mitigate(model, train, test, ds, seed=0)
     ours = time.perf_counter() - start
 
     from fairtrail.demo import _as_object, _features

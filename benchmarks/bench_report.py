@@ -31,7 +31,7 @@ def _demo_bundle(folder: Path) -> Path:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return run_demo("adult", folder / "bundle", n_boot=1000, seed=0).bundle
+        return run_demo("adult", folder / "bundle", seed=0).bundle
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from audit import AuditResult, Estimate
+from audit import AuditResult, Estimate, criterion_notes
 from audit.mitigation import Candidate, GroupCost, TradeOff
 from audit.mitigation._choose import signed_change
 from lineage import StepEffect
@@ -47,13 +47,12 @@ def _num(x: float, digits: int = 3) -> str:
     return "—" if math.isnan(x) else f"{x:.{digits}f}"
 
 
-def _interval(e: Estimate, simultaneous: bool = False, sep: str = " ") -> str:
+def _interval(e: Estimate, sep: str = " ") -> str:
     if not e.defined:
         return "undefined"
-    lo, hi = (e.simultaneous_lower, e.simultaneous_upper) if simultaneous else (e.lower, e.upper)
-    if math.isnan(lo):
+    if math.isnan(e.lower):
         return _num(e.value)
-    return f"{_num(e.value)}{sep}[{_num(lo)}, {_num(hi)}]"
+    return f"{_num(e.value)}{sep}[{_num(e.lower)}, {_num(e.upper)}]"
 
 
 def print_result(console: Console, result: AuditResult, *, groups: bool = True) -> None:
@@ -63,7 +62,12 @@ def print_result(console: Console, result: AuditResult, *, groups: bool = True) 
     task = "regression" if result.task == "regression" else f"positive label {d.pos_label!r}"
     console.print(
         f"[bold]Audit[/bold] {result.audit_id}  ·  {d.n_rows:,} rows from {d.source}  ·  "
-        f"{task}  ·  {result.options.n_boot} bootstrap replicates, {level} intervals"
+        f"{task}  ·  "
+        + (
+            f"{level} intervals (exact or analytic)"
+            if result.options.intervals
+            else "no intervals (point estimates only)"
+        )
     )
     if result.policy_name:
         console.print(
@@ -71,10 +75,14 @@ def print_result(console: Console, result: AuditResult, *, groups: bool = True) 
             f"decision rule: {result.criteria[0].decision_rule if result.criteria else '—'}"
         )
     if result.criteria:
-        simultaneous = result.options.verdict_interval == "simultaneous"
-        kind = "simultaneous bounds" if simultaneous else "CI"
         table = Table(title="Policy criteria", title_justify="left")
-        for col in ("criterion", "attribute", f"estimate [{level} {kind}]", "threshold", "verdict"):
+        for col in (
+            "criterion",
+            "attribute",
+            f"estimate [{level} interval]",
+            "threshold",
+            "verdict",
+        ):
             table.add_column(
                 col, justify="right" if col == "threshold" else "left", no_wrap=col != "attribute"
             )
@@ -83,11 +91,16 @@ def print_result(console: Console, result: AuditResult, *, groups: bool = True) 
             table.add_row(
                 c.criterion,
                 c.attribute,
-                _interval(c.estimate, simultaneous),
+                _interval(c.estimate),
                 f"{bound} {c.threshold:g}",
                 Text(c.verdict, style=_VERDICT_STYLE[c.verdict]),
             )
         console.print(table)
+        for c in result.criteria:
+            for line in criterion_notes(c):
+                console.print(
+                    Text(f"  {c.criterion} on {c.attribute}: {line}", style="dim"), soft_wrap=True
+                )
     if groups:
         names = set(result.overall)
         metrics = [(k, label) for k, label in _GROUP_METRICS if k in names]

@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from fairtrail import __version__
 
@@ -89,7 +90,10 @@ def cli() -> None:
     default=None,
     help="Bundle folder to write (default: audit-<id> next to the spec).",
 )
-@click.option("--n-boot", type=int, default=None, help="Override audit.n_boot.")
+@click.option(
+    "--no-intervals", is_flag=True, help="Point estimates only (verdicts then inconclusive)."
+)
+@click.option("--n-boot", type=int, default=None, hidden=True)  # deprecated: 0 = --no-intervals
 @click.option("--seed", type=int, default=None, help="Override audit.random_state.")
 @click.option(
     "--engine",
@@ -105,6 +109,7 @@ def cli() -> None:
 def run(
     spec: Path,
     out: Path | None,
+    no_intervals: bool,
     n_boot: int | None,
     seed: int | None,
     engine: str | None,
@@ -123,7 +128,13 @@ def run(
         parsed = load_spec(spec)
         options = parsed.options
         if n_boot is not None:
-            options = dataclasses.replace(options, n_boot=n_boot)
+            console.print(
+                "note: --n-boot is no longer used (intervals are exact or analytic); "
+                "--no-intervals replaces --n-boot 0.",
+                soft_wrap=True,
+            )
+        if no_intervals or n_boot == 0:
+            options = dataclasses.replace(options, intervals=False)
         if seed is not None:
             options = dataclasses.replace(options, random_state=seed)
         if engine is not None:
@@ -172,15 +183,12 @@ def run(
     show_default=True,
     help="Bundle folder to write.",
 )
-@click.option("--n-boot", type=int, default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--skip-mitigation", is_flag=True, help="Audit only; do not sweep mitigations (saves ~30 s)."
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the criteria, not the group tables.")
-def demo(
-    dataset: str, out: Path, n_boot: int, seed: int, skip_mitigation: bool, quiet: bool
-) -> None:
+def demo(dataset: str, out: Path, seed: int, skip_mitigation: bool, quiet: bool) -> None:
     """Audit a bundled real dataset end to end (no set-up needed).
 
     Exits 0 when the demo ran, whatever the verdicts: it demonstrates, it does not gate.
@@ -197,7 +205,6 @@ def demo(
             run = run_demo(
                 dataset,
                 out,
-                n_boot=n_boot,
                 seed=seed,
                 mitigate=not skip_mitigation,
                 on_step=step,
@@ -286,6 +293,8 @@ def mitigate(spec: Path, out: Path | None, jobs: int | None, quiet: bool) -> Non
     except OSError as exc:
         _fail(f"{exc.strerror or exc}: {exc.filename}")
     t = run.sweep.tradeoff
+    for note in run.notes:
+        console.print(Text(f"note: {note}", style="dim"), soft_wrap=True)
     console.print(
         f"[bold]Sweep[/bold] {len(t.candidates) + len(t.failures)} candidates "
         f"({run.n_train:,} training rows, {run.n_test:,} held-out) in {run.sweep.seconds:.1f} s"

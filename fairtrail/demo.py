@@ -60,7 +60,6 @@ pos_label = "{pos_label}"
 sensitive_features = {sensitive}
 
 [audit]
-n_boot = {n_boot}
 random_state = {seed}
 min_group_size = 30
 confidence_level = 0.95
@@ -190,7 +189,6 @@ def _mitigate(
     ds: _DemoDataset,
     *,
     seed: int,
-    n_boot: int,
 ) -> tuple[Sweep, dict[str, bytes]]:
     """Sweep mitigations of the trained model (its fitted features, its estimator as baseline)."""
     numeric, categorical = _features(train, ds)
@@ -208,7 +206,7 @@ def _mitigate(
         sensitive_features_test={feature: test[feature].astype(str).to_numpy()},
         plan=replace(DEMO_MITIGATION, random_state=seed),
         policy=DEMO_SELECTION_POLICY,
-        options=AuditOptions(n_boot=min(n_boot, 500), random_state=seed),
+        options=AuditOptions(random_state=seed),
         prefit=True,
         n_jobs=min(2, os.cpu_count() or 1),  # fairlearn's reductions run single-threaded
     )
@@ -224,7 +222,6 @@ def run_demo(
     dataset: str = "adult",
     out: str | Path = "fairtrail-demo",
     *,
-    n_boot: int = 1000,
     seed: int = 0,
     mitigate: bool = True,
     on_step: Callable[[str], None] | None = None,
@@ -236,7 +233,6 @@ def run_demo(
     dataset : {"adult", "german"}
     out : str or Path
         The bundle folder to write (replaced atomically if it is an earlier bundle).
-    n_boot : int, default 1000
     seed : int, default 0
     mitigate : bool, default True
         Also sweep mitigations of the model (:data:`DEMO_MITIGATION`) and store the
@@ -312,12 +308,11 @@ def run_demo(
     if mitigate:
         points = len(DEMO_MITIGATION.points())
         say(f"Sweeping {points} mitigations of the model ({DEMO_MITIGATION.constraint})")
-        sweep, mitigation_files = _mitigate(model, train, test, ds, seed=seed, n_boot=n_boot)
+        sweep, mitigation_files = _mitigate(model, train, test, ds, seed=seed)
     spec_text = _SPEC.format(
         dataset=dataset,
         pos_label=ds.pos_label,
         sensitive=json.dumps(list(ds.sensitive)),
-        n_boot=n_boot,
         seed=seed,
         namespace=NAMESPACE,
     )

@@ -44,6 +44,8 @@ class MitigationRun:
     n_train: int
     n_test: int
     bundle: Path
+    #: The spec's notes on keys that no longer do anything.
+    notes: tuple[str, ...] = ()
 
 
 def prepare_features(
@@ -248,4 +250,4 @@ def run_mitigation(
         spec_text=spec_text,
         extra_files=sweep_files(sweep, model=chosen, details=details),
     )
-    return MitigationRun(sweep, len(train), len(test), Path(bundle))
+    return MitigationRun(sweep, len(train), len(test), Path(bundle), spec.deprecations)

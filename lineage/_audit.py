@@ -28,7 +28,6 @@ def audit_result_facet(
     >>> df = pd.DataFrame({"y": [0, 1] * 200, "p": [1, 0, 0, 0, 1, 1, 1, 0] * 50,
     ...                    "g": (["a"] * 4 + ["b"] * 4) * 50})
     >>> spec = parse_spec({"data": {"y_true": "y", "y_pred": "p", "sensitive_features": ["g"]},
-    ...                    "audit": {"n_boot": 50},
     ...                    "policy": {"thresholds": {"demographic_parity_ratio": 0.8}}})
     >>> facet = audit_result_facet(run_audit(spec, df))
     >>> facet.status, [(c["criterion"], c["verdict"]) for c in facet.criteria]

@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from audit import AuditResult
+from audit import AuditResult, criterion_notes
 from audit._metrics import METRIC_INFO
 from audit._result import CriterionResult, Estimate
 from reports._charts import ForestRow, forest_plot, heat_map
@@ -60,7 +60,7 @@ def fmt(x: float, digits: int = 3) -> str:
     return "undefined" if x is None or math.isnan(x) else f"{x:.{digits}f}"
 
 
-def interval(e: Estimate, simultaneous: bool = False) -> str:
+def interval(e: Estimate) -> str:
     """``[lower, upper]`` of an estimate, or an empty string without one.
 
     Examples
@@ -68,15 +68,12 @@ def interval(e: Estimate, simultaneous: bool = False) -> str:
     >>> interval(Estimate(0.5, 0.4, 0.6))
     '[0.400, 0.600]'
     """
-    lo, hi = (e.simultaneous_lower, e.simultaneous_upper) if simultaneous else (e.lower, e.upper)
-    return "" if math.isnan(lo) or math.isnan(hi) else f"[{fmt(lo)}, {fmt(hi)}]"
+    return "" if math.isnan(e.lower) or math.isnan(e.upper) else f"[{fmt(e.lower)}, {fmt(e.upper)}]"
 
 
 def _bounds(c: CriterionResult) -> tuple[float, float]:
-    e = c.estimate
-    if c.interval == "simultaneous" and not math.isnan(e.simultaneous_lower):
-        return e.simultaneous_lower, e.simultaneous_upper
-    return e.lower, e.upper
+    """The interval that decided the criterion's verdict."""
+    return c.estimate.lower, c.estimate.upper
 
 
 def _metric_words(metrics: Sequence[str]) -> str:
@@ -110,11 +107,9 @@ def criterion_sentence(c: CriterionResult, confidence: float) -> str:
     elif c.verdict == "fail":
         judged = "Even the most favourable plausible value is beyond the limit."
     else:
-        judged = (
-            "The plausible range straddles the limit: the data cannot tell; more data, or "
-            "a closer look at the smallest groups, is needed."
-        )
-    return f"{what}{plausible}. {rule} {judged}"
+        judged = "The plausible range straddles the limit: the data cannot tell."
+    notes = "".join(f" {line}" for line in criterion_notes(c))
+    return f"{what}{plausible}. {rule} {judged}{notes}"
 
 
 def _margin(c: CriterionResult) -> float:

@@ -39,7 +39,7 @@ def rates_result(
     groups: dict[str, tuple[int, int]],
     *,
     thresholds: tuple[Threshold, ...] = (),
-    n_boot: int = 300,
+    intervals: bool = True,
     seed: int = 0,
     min_group_size: int = 30,
 ) -> AuditResult:
@@ -49,7 +49,7 @@ def rates_result(
         y_pred,
         sensitive_features={"sex": g},
         policy=Policy(thresholds) if thresholds else None,
-        options=AuditOptions(n_boot=n_boot, random_state=seed, min_group_size=min_group_size),
+        options=AuditOptions(intervals=intervals, random_state=seed, min_group_size=min_group_size),
     )
 
 

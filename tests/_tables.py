@@ -22,7 +22,7 @@ from audit import AuditOptions, AuditResult, GroupResult, audit_predictions
 
 EXACT = {"rel": 1e-12, "abs": 1e-12}
 #: Point estimates only, every group eligible: for hand-derived values.
-POINT = AuditOptions(n_boot=0, min_group_size=1)
+POINT = AuditOptions(intervals=False, min_group_size=1)
 
 # Monte-Carlo tolerances, in standard errors. With a few dozen checks per comparison a
 # 4.5-sigma bound keeps the chance of a false alarm below 1e-3 (two-sided normal tail 6.8e-6

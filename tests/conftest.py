@@ -158,6 +158,6 @@ def review_bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from fairtrail.demo import run_demo
 
     folder = tmp_path_factory.mktemp("review-bundles")
-    run_demo("german", folder / "german", n_boot=100, seed=0, mitigate=True)
-    run_demo("german", folder / "german-reaudit", n_boot=100, seed=1, mitigate=False)
+    run_demo("german", folder / "german", seed=0, mitigate=True)
+    run_demo("german", folder / "german-reaudit", seed=1, mitigate=False)
     return folder

@@ -394,7 +394,7 @@ def test_names_from_data_are_shown_not_rendered(
         [1, 0] * 200, [1] * 40 + [0] * 160 + [1] * 160 + [0] * 40,
         sensitive_features={hostile: groups},
         policy=Policy((Threshold("demographic_parity_difference", 0.1),)),
-        options=AuditOptions(n_boot=50),
+        options=AuditOptions(),
     )  # fmt: skip
     folder = tmp_path / "hostile"
     write_bundle(result, folder / "bundle")

@@ -31,7 +31,7 @@ def result(predictions: pd.DataFrame) -> AuditResult:
         predictions["y_pred"],
         y_score=predictions["y_score"],
         sensitive_features=predictions[["sex", "race"]],
-        options=AuditOptions(n_boot=50),
+        options=AuditOptions(),
     )
 
 
@@ -111,7 +111,7 @@ def test_kill_during_write_leaves_previous_bundle_intact(tmp_path: Path) -> None
 
         r = audit_predictions([0, 1, 1, 0] * 20, [0, 1, 0, 0] * 20,
                               sensitive_features={{"g": ["a", "b"] * 40}},
-                              options=AuditOptions(n_boot=0))
+                              options=AuditOptions(intervals=False))
         write_bundle(r, {str(target)!r})
         print(r.audit_id, flush=True)
         real_write = b._write
@@ -124,7 +124,7 @@ def test_kill_during_write_leaves_previous_bundle_intact(tmp_path: Path) -> None
         b._write = slow_write
         r2 = audit_predictions([1, 1, 1, 0] * 20, [1, 1, 0, 0] * 20,
                                sensitive_features={{"g": ["a", "b"] * 40}},
-                               options=AuditOptions(n_boot=0))
+                               options=AuditOptions(intervals=False))
         write_bundle(r2, {str(target)!r})
         """
     )
@@ -145,7 +145,7 @@ def test_kill_during_write_leaves_previous_bundle_intact(tmp_path: Path) -> None
         [0, 1, 1, 0] * 10,
         [0, 1, 1, 0] * 10,
         sensitive_features={"g": ["a", "a", "b", "b"] * 10},
-        options=AuditOptions(n_boot=0, min_group_size=1),
+        options=AuditOptions(intervals=False, min_group_size=1),
     )
     write_bundle(r3, target)
     assert read_bundle(target).audit_id == r3.audit_id

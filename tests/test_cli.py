@@ -21,7 +21,6 @@ y_pred = "y_pred"
 sensitive_features = ["sex"]
 {extra}
 [audit]
-n_boot = 200
 
 [policy]
 [policy.thresholds]

@@ -17,7 +17,7 @@ def adult_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     out = tmp_path_factory.mktemp("demo") / "bundle"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # undefined intersectional rates are expected here
-        return run_demo("adult", out, n_boot=200, seed=0)
+        return run_demo("adult", out, seed=0)
 
 
 def test_preparation_step_recorded_per_group(adult_run) -> None:  # type: ignore[no-untyped-def]

@@ -41,7 +41,7 @@ DISPARITY_TABLES = {"a": (4, 1, 2, 3), "b": (2, 2, 1, 3), "c": (3, 1, 2, 2), "d"
 
 def disparity_audit(**options: Any) -> AuditResult:
     y_true, y_pred, race = rows_of(DISPARITY_TABLES)
-    opts = {"n_boot": 0, "min_group_size": 3, **options}
+    opts = {"intervals": False, "min_group_size": 3, **options}
     return audit_predictions(
         y_true,
         y_pred,
@@ -191,7 +191,7 @@ REFERENCE_TABLES = {"F": (4, 0, 1, 3), "M": (3, 2, 2, 3), "X": (1, 2, 1, 1)}
 
 def reference_audit(**options: Any) -> AuditResult:
     y_true, y_pred, sex = rows_of(REFERENCE_TABLES)
-    opts = {"n_boot": 0, "min_group_size": 1, "disparity_method": "reference",
+    opts = {"intervals": False, "min_group_size": 1, "disparity_method": "reference",
             "reference_groups": {"sex": "M"}, **options}  # fmt: skip
     return audit_predictions(
         y_true, y_pred, sensitive_features={"sex": sex}, options=AuditOptions(**opts),
@@ -238,7 +238,7 @@ def test_reference_group_must_be_given_for_every_feature() -> None:
         audit_predictions(
             y_true, y_pred,
             sensitive_features={"sex": sex, "race": race},
-            options=AuditOptions(n_boot=0, disparity_method="reference",
+            options=AuditOptions(intervals=False, disparity_method="reference",
                                  reference_groups={"sex": "M"}),
         )  # fmt: skip
 
@@ -248,7 +248,7 @@ def test_reference_group_must_be_a_category() -> None:
     with pytest.raises(SpecError, match=r"'Q' is not a category of 'sex'"):
         audit_predictions(
             y_true, y_pred, sensitive_features={"sex": sex},
-            options=AuditOptions(n_boot=0, disparity_method="reference",
+            options=AuditOptions(intervals=False, disparity_method="reference",
                                  reference_groups={"sex": "Q"}),
         )  # fmt: skip
 

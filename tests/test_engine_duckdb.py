@@ -326,7 +326,7 @@ def test_the_cli_counts_a_folder_with_duckdb(
     (tmp_path / "audit.toml").write_text(
         '[data]\npath = "predictions"\ny_true = "label"\ny_pred = "pred"\ny_score = "score"\n'
         'pos_label = ">50K"\nsensitive_features = ["sex", "race"]\n'
-        "[audit]\nn_boot = 100\n"
+        "[audit]\n"
         "[policy.thresholds]\ndemographic_parity_ratio = 0.5\n",
         encoding="utf-8",
     )

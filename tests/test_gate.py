@@ -152,9 +152,7 @@ def test_a_failing_check_shows_its_table_with_hand_derived_rates() -> None:
     assert (check.verdict, check.outcome, check.nodeid) == (
         "fail", "failed", "fairness::demographic_parity_ratio[sex]",
     )  # fmt: skip
-    assert check.message.startswith(
-        "demographic_parity_ratio[sex] = 0.3333, 95% simultaneous interval ["
-    )
+    assert check.message.startswith("demographic_parity_ratio[sex] = 0.3333, 95% interval [")
     assert check.message.endswith("; the policy requires at least 0.8: fail")
     lines = check.detail.splitlines()
     assert lines[2].split() == ["group", "count", "selection_rate", "interval", "note"]
@@ -167,7 +165,7 @@ def test_small_and_undefined_groups_are_marked_in_the_table() -> None:
     y_true, y_pred, g = rates_arrays({"F": (200, 100), "M": (200, 100), "X": (10, 0)})
     with pytest.warns(UndefinedMetricWarning):  # X has no predicted positive: precision NaN
         r = audit_predictions(y_true, y_pred, sensitive_features={"sex": g},
-                              options=AuditOptions(n_boot=100))  # fmt: skip
+                              options=AuditOptions())  # fmt: skip
     gate = parse_gate_policy(DP.format(t=0.8), "p.toml")
     (check,) = evaluate(gate, r, today=TODAY)
     (row,) = [line for line in check.detail.splitlines() if line.startswith("X ")]
@@ -192,10 +190,10 @@ def test_a_different_minimum_group_size_is_refused() -> None:
 
 def test_intervals_are_required_unless_the_rule_is_point() -> None:
     gate = parse_gate_policy(DP.format(t=0.8), "p.toml")
-    with pytest.raises(GateError, match=r"has none \(n_boot = 0\)"):
-        evaluate(gate, rates_result(UNFAIR, n_boot=0), today=TODAY)
+    with pytest.raises(GateError, match=r"has none \(intervals = false\)"):
+        evaluate(gate, rates_result(UNFAIR, intervals=False), today=TODAY)
     point = parse_gate_policy('decision_rule = "point"\n' + DP.format(t=0.3), "p.toml")
-    (check,) = evaluate(point, rates_result(UNFAIR, n_boot=0), today=TODAY)
+    (check,) = evaluate(point, rates_result(UNFAIR, intervals=False), today=TODAY)
     assert check.verdict == "pass"  # 1/3 ≥ 0.3
     assert check.message == (
         "demographic_parity_ratio[sex] = 0.3333; the policy requires at least 0.3: pass"
@@ -252,8 +250,8 @@ def test_a_tampered_bundle_is_refused(tmp_path: Path) -> None:
     (tmp_path / "p.toml").write_text(DP.format(t=0.8), encoding="utf-8")
     result = bundle / "result.json"
     text = result.read_text(encoding="utf-8")
-    assert '"n_boot": 300' in text
-    result.write_text(text.replace('"n_boot": 300', '"n_boot": 3000'), "utf-8")
+    assert '"min_group_size": 30' in text
+    result.write_text(text.replace('"min_group_size": 30', '"min_group_size": 3'), "utf-8")
     with pytest.raises(BundleError, match=r"failed verification: result\.json does not match"):
         run_gate(tmp_path / "p.toml", bundle=bundle, today=TODAY)
 

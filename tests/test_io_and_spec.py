@@ -19,7 +19,7 @@ y_score = "y_score"
 sensitive_features = ["sex", "race"]
 
 [audit]
-n_boot = 50
+confidence_level = 0.9
 
 [policy]
 name = "test"
@@ -128,9 +128,12 @@ def minimal(**sections: dict[str, object]) -> dict[str, object]:
     [
         (minimal(extra={}), r"unknown key 'extra'"),
         (minimal(audit={"n_bot": 3}), r"unknown key 'audit\.n_bot'; allowed keys: \["),
-        (minimal(audit={"n_boot": "1000"}), r"audit\.n_boot must be an integer, got '1000'"),
+        (
+            minimal(audit={"n_boot": "1000"}),
+            r"audit\.n_boot must be a non-negative integer; got '1000'",
+        ),
         (minimal(audit={"confidence_level": 1.5}), r"confidence_level must be in \(0, 1\)"),
-        (minimal(audit={"n_boot": 1}), r"n_boot must be 0 \(no intervals\) or at least 2"),
+        (minimal(audit={"intervals": "no"}), r"audit\.intervals must be true or false, got 'no'"),
         (minimal(audit={"disparity_method": "x"}), r"disparity_method must be one of"),
         (
             minimal(policy={"thresholds": {"demographic_parity_ratio": 1.2}}),
@@ -157,7 +160,7 @@ def test_policy_naming_an_attribute_not_audited(predictions: pd.DataFrame) -> No
     spec = parse_spec(
         {
             "data": {"y_true": "y_true", "y_pred": "y_pred", "sensitive_features": ["sex"]},
-            "audit": {"n_boot": 0},
+            "audit": {"intervals": False},
             "policy": {
                 "thresholds": {
                     "demographic_parity_ratio": {"threshold": 0.8, "attributes": ["age"]}
@@ -173,7 +176,7 @@ def test_score_criterion_without_scores(predictions: pd.DataFrame) -> None:
     spec = parse_spec(
         {
             "data": {"y_true": "y_true", "y_pred": "y_pred", "sensitive_features": ["sex"]},
-            "audit": {"n_boot": 0},
+            "audit": {"intervals": False},
             "policy": {"thresholds": {"roc_auc_difference": 0.05}},
         }
     )
@@ -184,7 +187,8 @@ def test_score_criterion_without_scores(predictions: pd.DataFrame) -> None:
 def test_resolved_spec_round_trips(tmp_path: Path) -> None:
     spec = load_spec(write_spec(tmp_path, "x.csv"))
     resolved = spec.to_dict()
-    assert resolved["audit"]["n_boot"] == 50
+    assert resolved["audit"]["confidence_level"] == 0.9
+    assert "n_boot" not in resolved["audit"]
     assert resolved["audit"]["min_group_size"] == 30  # default filled in
     again = parse_spec(
         {
@@ -206,7 +210,7 @@ def test_run_audit_reports_each_step_in_order(tmp_path: Path, predictions: pd.Da
     run_audit(spec, on_step=lambda step, text: seen.append((step, text)))
     assert [s for s, _ in seen] == list(AUDIT_STEPS)
     assert seen[0][1] == "Reading x.csv"
-    assert seen[-1][1].startswith("Bootstrapping (50 replicates)")
+    assert seen[-1] == ("intervals", "Intervals, disparities, verdicts")
     seen.clear()
     run_audit(spec, pd.read_csv(tmp_path / "x.csv"), on_step=lambda s, t: seen.append((s, t)))
     assert [s for s, _ in seen] == list(AUDIT_STEPS[1:])  # nothing to read

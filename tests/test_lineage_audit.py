@@ -36,7 +36,6 @@ y_pred = "y_pred"
 sensitive_features = ["sex", "race"]
 
 [audit]
-n_boot = 50
 
 [policy]
 name = "test policy"

@@ -149,7 +149,7 @@ def test_the_audit_loader_frame_has_the_file_rows_digest(tmp_path: Path) -> None
                 "y_pred": "y_pred",
                 "sensitive_features": ["sex", "race"],
             },
-            "audit": {"n_boot": 0},
+            "audit": {"intervals": False},
         }
     )
     loaded: list[pd.DataFrame] = []

@@ -364,7 +364,6 @@ sensitive_features = ["sex", "race"]
 
 [audit]
 engine = "duckdb"
-n_boot = 20
 
 [policy]
 name = "test policy"

@@ -342,7 +342,7 @@ def bundle(tmp_path: Path, predictions: pd.DataFrame, events: list[dict[str, Any
         predictions["y_true"],
         predictions["y_pred"],
         sensitive_features=predictions[["sex"]],
-        options=AuditOptions(n_boot=0),
+        options=AuditOptions(intervals=False),
     )
     jsonl = "".join(json.dumps(e) + "\n" for e in events).encode()
     return write_bundle(result, tmp_path / "bundle", extra_files={"lineage/events.jsonl": jsonl})

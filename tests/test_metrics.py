@@ -300,7 +300,7 @@ def test_point_values_do_not_depend_on_the_bootstrap() -> None:
         y_true,
         y_pred,
         sensitive_features={"team": group},
-        options=AuditOptions(n_boot=200, random_state=3, min_group_size=1),
+        options=AuditOptions(random_state=3, min_group_size=1),
     )
     assert_values(by_group(r, "team")["g"].metrics, T1_EXPECTED)
     assert_values(r.overall, OVERALL_EXPECTED)
@@ -398,7 +398,7 @@ def test_integer_weights_equal_row_repetition() -> None:
     weight = rng.integers(0, 4, n)  # 0 to 3: a zero weight is a row repeated zero times
     for key in {(s, c) for s, c in zip(sex, race, strict=True)}:  # keep every cell non-empty
         weight[np.flatnonzero((sex == key[0]) & (race == key[1]))[0]] = 1
-    options = AuditOptions(n_boot=0, min_group_size=1)
+    options = AuditOptions(intervals=False, min_group_size=1)
     weighted = audit_predictions(
         y_true, y_pred, sensitive_features={"sex": sex, "race": race}, y_score=score,
         sample_weight=weight.astype(float), options=options,
@@ -519,7 +519,7 @@ def test_undefined_for_the_whole_population() -> None:
 def test_brier_and_ece_are_undefined_for_non_probability_scores() -> None:
     r = audit_predictions(
         [0, 1, 0, 1], [0, 1, 1, 1], sensitive_features={"g": ["a", "a", "b", "b"]},
-        y_score=[-2.0, 3.0, 0.5, 7.5], options=AuditOptions(n_boot=0, min_group_size=1,
+        y_score=[-2.0, 3.0, 0.5, 7.5], options=AuditOptions(intervals=False, min_group_size=1,
                                                             score_type="score"),
     )  # fmt: skip
     for g in r.attribute("g").groups:
@@ -598,7 +598,7 @@ def test_ece_and_brier_stay_exact_with_equal_width_score_bins() -> None:
     # 9 distinct scores > score_bins=5 forces equal-width bins (10 of width 0.1, one per
     # calibration bin), so ECE and Brier are unchanged; only the AUC may move, within the
     # reported bound (0.95 and 1.0 now tie: AUC (13.5 + 0.5)/24, bound (½·2 tied pairs)/24).
-    r = ece_audit(AuditOptions(n_boot=0, min_group_size=1, score_bins=5))
+    r = ece_audit(AuditOptions(intervals=False, min_group_size=1, score_bins=5))
     assert r.data.score_binning.startswith("equal-width")
     m = by_group(r, "g")["one"].metrics
     assert_values(

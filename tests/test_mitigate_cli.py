@@ -45,7 +45,7 @@ SPEC = {
         ({"mitigation": {"selection": "least_disparity"}}, "needs max_performance_loss"),
         ({"data": {**DATA, "sensitive_features": []}}, "at least one column"),
         ({"data": {**DATA, "test_size": 1.5}}, "data.test_size"),
-        ({"audit": {"n_boot": 1}}, "audit.n_boot"),
+        ({"audit": {"n_boot": -1}}, "audit.n_boot must be a non-negative integer"),
     ],
 )  # fmt: skip
 def test_mitigation_spec_refuses_bad_values_naming_the_key(
@@ -92,7 +92,7 @@ alphas = [1.0]
 {extra}
 
 [audit]
-n_boot = 50
+confidence_level = 0.95
 
 [policy]
 name = "cli test"
@@ -261,7 +261,7 @@ bound_shares = [0.9, 0.7]
 methods = ["exponentiated_gradient"]
 
 [audit]
-n_boot = 50
+confidence_level = 0.95
 
 [policy]
 name = "regression test"

@@ -112,8 +112,6 @@ def test_installed_wheel_runs_the_demo_outside_the_repo(wheel: Path, tmp_path: P
             "demo",
             "--dataset",
             "german",
-            "--n-boot",
-            "100",
             "--out",
             "bundle",
             "--quiet",

@@ -47,7 +47,7 @@ TOL = {"rel": 1e-12, "abs": 1e-12}
 def regress(y_true: Any, y_pred: Any, groups: Any, **options: Any) -> AuditResult:
     sample_weight = options.pop("sample_weight", None)
     policy = options.pop("policy", None)
-    opts = {"n_boot": 0, "min_group_size": 1, "task": "regression", **options}
+    opts = {"intervals": False, "min_group_size": 1, "task": "regression", **options}
     return audit_predictions(
         y_true,
         y_pred,
@@ -87,7 +87,7 @@ def test_hand_derived_values() -> None:
             "r2_score": 1 - F(5, 6),
         },
     }
-    result = regress(Y_TRUE, Y_PRED, GROUPS)
+    result = regress(Y_TRUE, Y_PRED, GROUPS, intervals=True)
     assert result.task == "regression"
     for g in result.attribute("g").groups:
         for name in REGRESSION_METRICS:
@@ -253,7 +253,7 @@ def test_interval_widths_match_a_row_bootstrap(errors: str) -> None:
     y = rng.normal(50.0, 10.0, n)
     noise = rng.normal(0, 4.0, n) if errors == "normal" else 3.0 * rng.standard_t(3, n)
     p = y + noise + (g == "a") * 2.0
-    ours = regress(y, p, g, n_boot=2000, random_state=1).attribute("g").groups[0]
+    ours = regress(y, p, g, intervals=True, random_state=1).attribute("g").groups[0]
     assert ours.group == "a"
     mask_idx = np.flatnonzero(g == "a")
     reps = {name: [] for name in REGRESSION_METRICS}
@@ -301,7 +301,7 @@ def test_classification_only_inputs_are_refused(extra: dict[str, Any], name: str
             [1.0, 2.0],
             [1.0, 2.0],
             sensitive_features={"g": ["a", "b"]},
-            options=AuditOptions(task="regression", n_boot=0),
+            options=AuditOptions(task="regression", intervals=False),
             **extra,
         )
 
@@ -324,7 +324,7 @@ def test_regression_policy_verdicts() -> None:
             Threshold("mean_error_difference", 0.5),  # both unbiased: ≈ 0
         )
     )
-    result = regress(y, p, g, policy=policy, n_boot=500, min_group_size=30)
+    result = regress(y, p, g, policy=policy, intervals=True, min_group_size=30)
     for c in result.criteria:  # the bounds behind the verdict surround the estimate
         e = c.estimate
         assert e.simultaneous_lower <= e.value <= e.simultaneous_upper, c.criterion
@@ -334,7 +334,7 @@ def test_regression_policy_verdicts() -> None:
 
 
 def test_result_round_trips_through_json() -> None:
-    result = regress(Y_TRUE, Y_PRED, GROUPS, n_boot=50)
+    result = regress(Y_TRUE, Y_PRED, GROUPS, intervals=True)
     again = ResultClass.from_dict(result.to_dict())
     assert again.to_dict() == result.to_dict()  # (NaN ≠ NaN in dataclass equality)
     assert again.attributes[0].groups == result.attributes[0].groups
@@ -363,7 +363,6 @@ y_pred = "predicted"
 sensitive_features = ["sex"]
 
 [audit]
-n_boot = 200
 
 [policy.thresholds]
 mean_absolute_error_difference = 2.0
@@ -418,7 +417,7 @@ def test_cells_whose_rows_all_weigh_zero_do_not_break_the_intervals() -> None:
     w = np.where(g == "z", 0.0, 1.0)  # group z is present but weighs nothing
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        result = regress(y, p, g, sample_weight=w, n_boot=200)
+        result = regress(y, p, g, sample_weight=w, intervals=True)
     groups = {x.group: x for x in result.attribute("g").groups}
     for name in ("a", "b"):
         mae = groups[name].metrics["mean_absolute_error"]

@@ -55,7 +55,7 @@ HOSTILE = "<img src=file:///etc/passwd>"
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report") / "bundle"
-    run_demo("german", out, n_boot=100, seed=0, mitigate=True)
+    run_demo("german", out, seed=0, mitigate=True)
     return out
 
 
@@ -165,7 +165,7 @@ def test_verify_detects_a_report_of_another_bundle(pdf: bytes, tmp_path: Path) -
     other = tmp_path / "other"
     y = np.array([0, 1] * 100)
     result = audit_predictions(y, y, sensitive_features={"g": np.array(["a", "b"] * 100)},
-                               options=AuditOptions(n_boot=0))  # fmt: skip
+                               options=AuditOptions(intervals=False))  # fmt: skip
     write_bundle(result, other)
     (tmp_path / "r.pdf").write_bytes(pdf)
     problems = verify_report(tmp_path / "r.pdf", other)
@@ -182,7 +182,7 @@ def _hostile_bundle(path: Path) -> Path:
     with warnings.catch_warnings():  # small-sample metrics are undefined: expected here
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         result = audit_predictions(y, p, sensitive_features={"<b>group</b>": g}, policy=policy,
-                                   options=AuditOptions(n_boot=50))  # fmt: skip
+                                   options=AuditOptions())  # fmt: skip
     return write_bundle(result, path)
 
 
@@ -308,7 +308,7 @@ def test_a_regression_bundle_says_the_selection_rules_do_not_apply(tmp_path: Pat
     y_pred = y + np.where(g == "a", 0.5, 1.5) * rng.normal(size=400)
     policy = Policy((Threshold("mean_absolute_error_difference", 0.2),), name="reg")
     result = audit_predictions(y, y_pred, sensitive_features={"g": g}, policy=policy,
-                               options=AuditOptions(n_boot=50, task="regression"))  # fmt: skip
+                               options=AuditOptions(task="regression"))  # fmt: skip
     rendered = render_report(write_bundle(result, tmp_path / "reg"))
     text = flat(text_of(rendered.path.read_bytes()))
     assert "rules (NYC Local Law 144, the EEOC four-fifths rule) do not apply" in text

@@ -130,7 +130,7 @@ def small_audit() -> Any:
     y_pred = [1] * 40 + [0] * 10 + [1] * 10 + [0] * 40 + [1] * 5 + [0] * 5
     group = ["A"] * 100 + ["B"] * 10
     return audit_predictions(
-        y_true, y_pred, sensitive_features={"g": group}, options=AuditOptions(n_boot=50)
+        y_true, y_pred, sensitive_features={"g": group}, options=AuditOptions()
     )
 
 
@@ -186,7 +186,7 @@ def hand_tradeoff() -> Any:
     ]
     tradeoff, _ = evaluate_candidates(
         y, predictions, sensitive_features={"sex": sex}, constraint="demographic_parity",
-        options=AuditOptions(n_boot=50),
+        options=AuditOptions(),
     )  # fmt: skip
     return tradeoff
 
@@ -311,7 +311,7 @@ def parity_audits() -> tuple[Any, Any]:
     y_true = [1, 0] * 400
     before = [1, 0] * 400
     now = ([1] * 80 + [0] * 320) + ([1] * 320 + [0] * 80)
-    options = AuditOptions(n_boot=200)
+    options = AuditOptions()
     return (
         audit_predictions(y_true, before, sensitive_features={"sex": sex}, options=options),
         audit_predictions(y_true, now, sensitive_features={"sex": sex}, options=options),

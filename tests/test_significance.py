@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from audit import AuditOptions, AuditResult, SpecError, audit_predictions
-from audit._bootstrap import boundary_interval
+from audit._intervals import clopper_pearson
 from audit._regulatory import fisher_exact_p
 from audit._result import FourFifthsRow
 
@@ -36,7 +36,6 @@ def build(groups: dict[str | None, Counts]) -> pd.DataFrame:
 
 
 def audit(df: pd.DataFrame, name: str = "sex", **options: Any) -> AuditResult:
-    options.setdefault("n_boot", 50)
     return audit_predictions(
         df["y"].to_numpy(),
         df["p"].to_numpy(),
@@ -242,7 +241,7 @@ class TestFourFifths:
                 return
         # y_true = y_pred: tn = not selected, tp = selected
         df = build({"A": (n1 - x1, 0, 0, x1), "B": (n2 - x2, 0, 0, x2)})
-        rows = by_group(audit(df, n_boot=2).attribute("sex").four_fifths)
+        rows = by_group(audit(df).attribute("sex").four_fifths)
         rate = {"A": x1 / n1, "B": x2 / n2}
         ref = max(rate, key=rate.__getitem__)
         other = "B" if ref == "A" else "A"
@@ -500,18 +499,18 @@ def test_fisher_exact_p_equals_scipys_at_scale(table: tuple[int, int, int, int])
 
 
 @pytest.mark.parametrize("level", [0.8, 0.95, 0.99])
-def test_boundary_interval_is_clopper_pearsons(level: float) -> None:
-    """The closed forms against scipy's beta quantiles (Clopper–Pearson at 0 and at 1)."""
-    n = np.array([1, 2, 7, 30, 1_000, 10**7])
+def test_clopper_pearson_at_the_boundary_is_scipys(level: float) -> None:
+    """0 of n and n of n against scipy's beta quantiles, up to 10 million trials."""
+    n = np.array([1, 2, 7, 30, 1_000, 10**7], dtype=float)
     alpha = 1 - level
-    lo, hi = boundary_interval(np.zeros(n.size), n, level)
-    np.testing.assert_allclose(hi, sps.beta.ppf(1 - alpha / 2, 1, n), rtol=1e-12)
+    lo, hi = clopper_pearson(np.zeros(n.size), n, np.array(level))
+    np.testing.assert_allclose(hi, sps.beta.ppf(1 - alpha / 2, 1, n), rtol=1e-10)
     assert (lo == 0).all()
-    lo, hi = boundary_interval(np.ones(n.size), n, level)
-    np.testing.assert_allclose(lo, sps.beta.ppf(alpha / 2, n, 1), rtol=1e-12)
+    lo, hi = clopper_pearson(n, n, np.array(level))
+    np.testing.assert_allclose(lo, sps.beta.ppf(alpha / 2, n, 1), rtol=1e-10)
     assert (hi == 1).all()
-    lo, hi = boundary_interval(np.array([0.5, 1.0]), np.array([10, 0]), level)
-    assert np.isnan([lo, hi]).all()  # not at the boundary; no trials
+    lo, hi = clopper_pearson(np.array([0.0]), np.array([0.0]), np.array(level))
+    assert np.isnan([lo, hi]).all()  # no trials, no interval
 
 
 def test_an_audit_imports_no_scipy_stats() -> None:
@@ -526,7 +525,7 @@ def test_an_audit_imports_no_scipy_stats() -> None:
         "y = rng.integers(0, 2, 500); p = rng.integers(0, 2, 500)\n"
         "g = rng.choice(['a', 'b'], 500)\n"
         "audit_predictions(y, p, y_score=rng.random(500), sensitive_features=g,\n"
-        "                  options=AuditOptions(n_boot=50))\n"
+        "                  options=AuditOptions())\n"
         "print('scipy.stats' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

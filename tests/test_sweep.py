@@ -70,7 +70,7 @@ def sweep_of(adult: dict[str, Any], plan: SweepPlan = PLAN, **kwargs: Any) -> An
     settings: dict[str, Any] = {
         "estimator": LogisticRegression(),
         "policy": POLICY,
-        "options": AuditOptions(n_boot=100, random_state=0),
+        "options": AuditOptions(random_state=0),
         **kwargs,
     }
     return run_sweep(
@@ -231,7 +231,7 @@ def test_a_point_that_cannot_fit_is_recorded_and_the_rest_go_on(adult: dict[str,
         plan,
         estimator=LinearSVC(),  # no predict_proba: fairlearn's ThresholdOptimizer needs it here
         policy=None,
-        options=AuditOptions(n_boot=0),
+        options=AuditOptions(intervals=False),
     )
     t = result.tradeoff
     assert list(t.failures) == ["threshold_opt(0)"]
@@ -311,7 +311,7 @@ def test_no_chosen_candidate_means_no_model_file(tmp_path: Path, adult: dict[str
         adult,
         SweepPlan(methods=("correlation_remover",), alphas=(0.5,)),
         policy=strict,
-        options=AuditOptions(n_boot=50),
+        options=AuditOptions(),
     )
     assert result.tradeoff.chosen is None
     assert result.chosen_model is None

@@ -57,7 +57,7 @@ def sweep_of(data: dict[str, Any], plan: SweepPlan, **kwargs: Any) -> Any:
         sensitive_features_train=data["sf"],
         sensitive_features_test=data["sf_test"],
         plan=plan,
-        **{"options": AuditOptions(n_boot=100, random_state=0), **kwargs},
+        **{"options": AuditOptions(random_state=0), **kwargs},
     )
 
 
@@ -169,7 +169,7 @@ def test_pareto_front_is_monotone_and_the_choice_passes_on_held_out_data(
         _predict(sweep.models[t.chosen], data["X_test"]),
         sensitive_features=data["sf_test"],
         policy=POLICY,
-        options=AuditOptions(n_boot=100, random_state=0, task="regression"),
+        options=AuditOptions(random_state=0, task="regression"),
     )
     assert audit.criteria[0].verdict == "pass"
     assert audit.criteria[0].estimate.simultaneous_upper <= 0.4
@@ -196,7 +196,7 @@ def test_same_seed_same_frontier_and_round_trip(data: dict[str, Any], sweep: Any
 
 def test_absolute_loss_is_judged_by_mean_absolute_error(data: dict[str, Any]) -> None:
     plan = SweepPlan("bounded_group_loss", methods=("grid_search",), loss="absolute", grid_size=4)
-    t = sweep_of(data, plan, options=AuditOptions(n_boot=0)).tradeoff
+    t = sweep_of(data, plan, options=AuditOptions(intervals=False)).tradeoff
     assert (t.performance_metric, t.criterion) == (
         "mean_absolute_error",
         "mean_absolute_error_difference",
@@ -210,7 +210,7 @@ def test_absolute_loss_is_judged_by_mean_absolute_error(data: dict[str, Any]) ->
 def test_an_unmet_bound_is_a_note_not_a_failure(data: dict[str, Any]) -> None:
     # 5% of the worst group's loss is below the noise: no linear model reaches it.
     plan = SweepPlan("bounded_group_loss", methods=("exponentiated_gradient",), bound_shares=0.05)
-    t = sweep_of(data, plan, options=AuditOptions(n_boot=0)).tradeoff
+    t = sweep_of(data, plan, options=AuditOptions(intervals=False)).tradeoff
     assert [c.name for c in t.candidates] == ["baseline", "expgrad(0.05×worst)"]
     assert t.failures == {}
     assert t.notes["expgrad(0.05×worst)"].startswith(

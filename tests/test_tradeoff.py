@@ -84,7 +84,7 @@ def evaluate(sweep: dict[str, Any], **kwargs: Any) -> TradeOff:
         sweep["predictions"],
         sensitive_features={"sex": sweep["sex"]},
         constraint="demographic_parity",
-        options=AuditOptions(n_boot=300, random_state=1),
+        options=AuditOptions(random_state=1),
         **kwargs,
     )
     return tradeoff

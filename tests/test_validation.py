@@ -174,7 +174,7 @@ def test_unknown_reference_group_is_named() -> None:
             [0, 1, 0, 0],
             sensitive_features={"g": ["a", "a", "b", "b"]},
             options=AuditOptions(
-                n_boot=0, disparity_method="reference", reference_groups={"g": "Z"}
+                intervals=False, disparity_method="reference", reference_groups={"g": "Z"}
             ),
         )
 
@@ -187,7 +187,7 @@ def test_unknown_category_reported_not_dropped() -> None:
             [0, 1] * 20,
             [0, 1] * 20,
             sensitive_features={"g": ["a", None, "b", "a"] * 10},
-            options=AuditOptions(n_boot=0, min_group_size=1),
+            options=AuditOptions(intervals=False, min_group_size=1),
         )
     groups = {g.group: g for g in r.attribute("g").groups}
     assert groups["unknown"].count == 10

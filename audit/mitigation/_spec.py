@@ -28,7 +28,7 @@
     n_jobs = 2
 
     [audit]                           # intervals of every candidate's audit
-    n_boot = 500
+    confidence_level = 0.95
 
     [policy]                          # what "passing" means for the selection rule
     [policy.thresholds]
@@ -52,7 +52,14 @@ from typing import Any
 from audit._exceptions import SpecError
 from audit._policy import Policy
 from audit._result import AuditOptions, _decode
-from audit._spec import _check_keys, _check_options, _table, parse_policy, read_toml
+from audit._spec import (
+    _check_keys,
+    _check_options,
+    _table,
+    deprecated_options,
+    parse_policy,
+    read_toml,
+)
 from audit.mitigation._sweep import SweepPlan
 from audit.mitigation._tradeoff import (
     PERFORMANCE_METRICS,
@@ -130,6 +137,8 @@ class MitigationSpec:
     n_jobs: int = 1
     base_dir: Path = Path(".")
     origin: str = "<spec>"
+    #: Notes on keys that no longer do anything (kept readable).
+    deprecations: tuple[str, ...] = ()
 
     def data_path(self) -> Path:
         """The data file, resolved against the spec's folder."""
@@ -294,6 +303,7 @@ def parse_mitigation_spec(
         raise SpecError(
             f"{origin}: mitigation.n_jobs must be -1 or a positive int; got {n_jobs!r}."
         )
+    audit, deprecations = deprecated_options(audit, origin)
     try:
         options = _decode(AuditOptions, audit, "audit")
     except (TypeError, ValueError, KeyError) as exc:
@@ -318,6 +328,7 @@ def parse_mitigation_spec(
         test_size=float(test_size),
         estimator=estimator,
         estimator_params=params,
+        deprecations=tuple(deprecations),
         model_path=model_path,
         trusted=trusted,
         performance_metric=metric,

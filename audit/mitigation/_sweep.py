@@ -542,7 +542,7 @@ def run_sweep(
     ...     LogisticRegression(), x[::2], y[::2], x[1::2], y[1::2],
     ...     sensitive_features_train={"g": g[::2]}, sensitive_features_test={"g": g[1::2]},
     ...     plan=SweepPlan(methods=("threshold_optimizer",), tolerances=(0.0,)),
-    ...     options=AuditOptions(n_boot=0))
+    ...     options=AuditOptions(intervals=False))
     >>> [c.name for c in sweep.tradeoff.candidates]
     ['baseline', 'threshold_opt(0)']
     >>> mitigated = sweep.tradeoff.candidate("threshold_opt(0)")

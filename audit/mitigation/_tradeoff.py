@@ -347,7 +347,7 @@ def evaluate_candidates(
     rule : SelectionRule, optional
         Default ``best_passing`` without a loss limit.
     options : AuditOptions, optional
-        Bootstrap settings (``n_boot``, ``random_state``, ``confidence_level``); ``task``
+        Interval settings (``intervals``, ``confidence_level``); ``task``
         follows the constraint.
 
     Returns
@@ -367,7 +367,7 @@ def evaluate_candidates(
     ...     sensitive_features={"g": g}, constraint="demographic_parity",
     ...     policy=Policy((Threshold("demographic_parity_difference", 0.1),),
     ...                   decision_rule="point"),
-    ...     options=AuditOptions(n_boot=0))
+    ...     options=AuditOptions(intervals=False))
     >>> [(c.name, c.performance.value, c.disparity.value, c.pareto) for c in t.candidates]
     [('base', 0.8, 0.4, False), ('fair', 1.0, 0.0, True)]
     >>> t.chosen, t.candidate("base").status, t.candidate("fair").cost_per_point
@@ -381,7 +381,7 @@ def evaluate_candidates(
     ...     y, [Predictions("base", "unmitigated", y + 2 * (g == "b")),
     ...         Predictions("bgl", "bounded", y + 1)],
     ...     sensitive_features={"g": g}, constraint="bounded_group_loss",
-    ...     options=AuditOptions(n_boot=0))
+    ...     options=AuditOptions(intervals=False))
     >>> t.performance_metric, t.criterion, t.higher_is_better
     ('root_mean_squared_error', 'root_mean_squared_error_difference', False)
     >>> [(c.name, round(c.performance.value, 4), c.disparity.value) for c in t.candidates]

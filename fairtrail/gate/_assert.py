@@ -42,7 +42,9 @@ def assert_fair(
         Default: the audit policy's, else ``"interval"`` (pass only when the whole interval
         is within the threshold).
     interval : {"simultaneous", "percentile"}, optional
-        Default: the audit's ``verdict_interval``.
+        Which group intervals the failure's table shows: simultaneous (all groups at once)
+        or each group's own. Default: the audit's ``verdict_interval``. Verdicts are decided
+        on the criterion's interval either way.
     on_inconclusive : {"fail", "warn", "pass"}
         What an inconclusive verdict does (``"warn"`` and ``"pass"`` both let it pass).
 
@@ -60,12 +62,12 @@ def assert_fair(
     >>> sex = (["F"] * 4 + ["M"] * 4) * 50
     >>> result = audit_predictions([0, 1, 1, 0] * 100, [0, 1, 0, 0, 1, 1, 1, 0] * 50,
     ...                            sensitive_features={"sex": sex},
-    ...                            options=AuditOptions(n_boot=200))
+    ...                            options=AuditOptions())
     >>> assert_fair(result, "demographic_parity_ratio", threshold=0.8)
     Traceback (most recent call last):
     ...
     AssertionError: 1 fairness check failed:
-    demographic_parity_ratio[sex] = 0.3333, 95% simultaneous interval [...]; the policy ...
+    demographic_parity_ratio[sex] = 0.3333, 95% interval [...]; the policy ...
     ...
     """
     __tracebackhide__ = True

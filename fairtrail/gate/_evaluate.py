@@ -95,7 +95,7 @@ def criterion_estimate(
     >>> from audit import audit_predictions, AuditOptions
     >>> r = audit_predictions([1, 0] * 100, [1, 0] * 50 + [1, 1, 0, 1] * 25,
     ...                       sensitive_features={"g": ["a"] * 100 + ["b"] * 100},
-    ...                       options=AuditOptions(n_boot=0))
+    ...                       options=AuditOptions(intervals=False))
     >>> est, why = criterion_estimate(r, "demographic_parity_difference", "g")
     >>> est.value, why   # selection rates 1/2 and 3/4
     (0.25, None)
@@ -133,6 +133,7 @@ def criterion_estimate(
 
 
 def _bounds(e: Estimate, interval: str) -> tuple[float, float]:
+    """A group's simultaneous or own interval (for a disparity both are the same)."""
     if interval == "simultaneous":
         return e.simultaneous_lower, e.simultaneous_upper
     return e.lower, e.upper
@@ -158,7 +159,7 @@ def group_table(attr: AttributeResult, metrics: Sequence[str], interval: str) ->
     >>> from audit import audit_predictions, AuditOptions
     >>> r = audit_predictions([1, 0] * 100, [1, 0] * 50 + [1, 1, 0, 1] * 25,
     ...                       sensitive_features={"g": ["a"] * 100 + ["b"] * 100},
-    ...                       options=AuditOptions(n_boot=0))
+    ...                       options=AuditOptions(intervals=False))
     >>> print(group_table(r.attribute("g"), ["selection_rate"], "percentile"))
     group  count  selection_rate  interval  note
     a        100          0.5000  —
@@ -169,6 +170,7 @@ def group_table(attr: AttributeResult, metrics: Sequence[str], interval: str) ->
         header += [m, "interval"]
     header.append("note")
     rows = []
+    excluded = {d.metric: d.excluded_groups for d in attr.disparities if d.measure == "difference"}
     for g in attr.groups:
         row = [g.group, f"{g.count:,}"]
         notes = []
@@ -177,6 +179,8 @@ def group_table(attr: AttributeResult, metrics: Sequence[str], interval: str) ->
             row += [_num(e.value), _interval_text(e, interval)]
             if not e.defined and e.undefined_reason:
                 notes.append(e.undefined_reason)
+            elif g.group in excluded.get(m, {}) and g.sufficient and not g.unknown:
+                notes.append(f"not compared: {excluded[m][g.group]}")
         if not g.sufficient:
             notes.insert(0, "too small to decide a verdict")
         if g.unknown:
@@ -258,14 +262,13 @@ def _threshold_check(
     waiver = policy.waiver_for("threshold", c.criterion, attribute)
     outcome, why = outcome_of(verdict, c.severity, c.on_inconclusive, waiver, today)
     side = "at most" if measure == "difference" else "at least"
-    kind = "simultaneous " if interval == "simultaneous" else ""
     level = f"{result.options.confidence_level:.0%}"
     summary = (
         f"{c.criterion}[{attribute}] = {_num(estimate.value)}"
         + (
             ""
             if policy.decision_rule == "point"
-            else f", {level} {kind}interval {_interval_text(estimate, interval)}"
+            else f", {level} interval {_interval_text(estimate, 'percentile')}"
         )
         + f"; the policy requires {side} {c.threshold:g}: {why}"
     )
@@ -452,10 +455,10 @@ def evaluate(
             "(--fairtrail-spec)."
         )
     interval = policy.interval or result.options.verdict_interval
-    if result.options.n_boot == 0 and policy.decision_rule == "interval":
+    if not result.options.intervals and policy.decision_rule == "interval":
         raise GateError(
             f"{policy.path.name}: the policy judges with intervals (decision_rule = "
-            f"'interval'), but audit {result.audit_id[:12]} has none (n_boot = 0)."
+            f"'interval'), but audit {result.audit_id[:12]} has none (intervals = false)."
         )
     checks = [
         _threshold_check(result, policy, c, attribute, interval, today)

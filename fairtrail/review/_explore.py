@@ -79,10 +79,7 @@ def criteria_charts(review: Review) -> list[tuple[str, dict[str, Any]]]:
             if c.measure != measure:
                 continue
             e = c.estimate
-            simultaneous = c.interval == "simultaneous" and not math.isnan(e.simultaneous_lower)
-            lo, hi = (
-                (e.simultaneous_lower, e.simultaneous_upper) if simultaneous else (e.lower, e.upper)
-            )
+            lo, hi = e.lower, e.upper  # the interval that decided the verdict
             data.append(
                 {
                     "criterion": f"{words(c.criterion)} · {c.attribute}",
@@ -190,8 +187,9 @@ def group_table(
     One row per group: ``group``, ``count``, ``share``, ``small`` (fewer rows than the
     audit's ``min_group_size``: shown, but kept out of disparities), ``unknown``, then for
     each metric its value, ``<metric> interval`` (text), ``<metric> lower`` and
-    ``<metric> upper`` (the percentile interval, or the simultaneous one), and ``note`` with
-    the reason of every undefined value.
+    ``<metric> upper`` (each group's own interval, or the simultaneous one), and ``note``
+    with the reason of every undefined value and of every group left out of a metric's
+    disparities.
 
     Raises
     ------
@@ -203,6 +201,7 @@ def group_table(
     for m in metrics:
         if m not in known:
             raise KeyError(f"Metric {m!r} is not in this audit. Present: {known}.")
+    excluded = {d.metric: d.excluded_groups for d in a.disparities if d.measure == "difference"}
     rows = []
     for g in a.groups:
         row: dict[str, Any] = {
@@ -227,6 +226,8 @@ def group_table(
             row[f"{m} interval"] = interval_text(lo, hi)
             if not e.defined:
                 notes.append(f"{words(m)}: {e.undefined_reason or 'undefined'}")
+            elif g.group in excluded.get(m, {}) and g.sufficient and not g.unknown:
+                notes.append(f"{words(m)}: not compared ({excluded[m][g.group]})")
         row["note"] = "; ".join(notes)
         rows.append(row)
     columns = ["group", "count", "share", "small", "unknown"]
