@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: system-packages demo check test lint types bench bench-lineage bench-thresholds bench-mitigation bench-report bench-app bench-engines clean
+.PHONY: system-packages demo check test lint types bench bench-lineage bench-thresholds bench-mitigation bench-report bench-app bench-engines coverage clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ bench-app: $(STAMP)
 
 bench-engines: $(STAMP)
 	$(BIN)/python benchmarks/bench_engines.py $(ARGS)
+
+# Coverage of every interval kind: 500 simulated audits per setting, beside the bootstrap
+# intervals of commit 7ae0179 (checked out under .bench/ with git worktree).
+coverage: $(STAMP)
+	$(BIN)/python benchmarks/coverage.py --old 7ae0179 $(ARGS)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache fairtrail-demo

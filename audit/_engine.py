@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from audit._exceptions import SpecError, UndefinedMetricWarning
-from audit._group_stats import GroupValues, group_values
+from audit._group_stats import ScoreCells, group_values
 from audit._intervals import GroupIntervals
 from audit._metrics import (
     METRIC_INFO,
@@ -372,12 +372,6 @@ def audit_statistics(
     return result
 
 
-def _overall_values(stats: CellStatistics, probability: bool, intervals: bool) -> GroupValues:
-    return group_values(
-        stats, np.ones((1, stats.n_cells)), probability=probability, intervals=intervals
-    )
-
-
 def compute_audit(
     stats: CellStatistics,
     *,
@@ -402,7 +396,14 @@ def compute_audit(
     hist = stats.scores
     with_intervals = options.intervals
 
-    whole = _overall_values(stats, probability, with_intervals)
+    score_cells = ScoreCells.of(hist) if hist is not None else None
+    whole = group_values(
+        stats,
+        np.ones((1, stats.n_cells)),
+        probability=probability,
+        intervals=with_intervals,
+        score_cells=score_cells,
+    )
     metric_names = list(whole.values)
     work: list[_Attribute] = []
     unlisted = 0
@@ -411,7 +412,13 @@ def compute_audit(
         unlisted += left_out
         count = (matrix @ stats.cell_count).round().astype(np.int64)
         g_weight = matrix @ stats.cell_weight
-        gv = group_values(stats, matrix, probability=probability, intervals=with_intervals)
+        gv = group_values(
+            stats,
+            matrix,
+            probability=probability,
+            intervals=with_intervals,
+            score_cells=score_cells,
+        )
         base = (count >= options.min_group_size) & (
             ~unknown | options.include_unknown_in_disparities
         )

@@ -20,6 +20,7 @@ from audit._intervals import (
     auc_intervals,
     balanced_accuracy_intervals,
     brier_intervals,
+    complement_intervals,
     ece_intervals,
     jaccard_f1_intervals,
     proportion_intervals,
@@ -30,14 +31,17 @@ from audit._metrics import (
     CONFUSION_METRICS,
     REGRESSION_METRICS,
     SCORE_METRICS,
+    brier_from_totals,
+    calibration_onehot,
     confusion_metrics,
     confusion_support,
+    ece_from_gaps,
     regression_metrics,
-    score_metrics,
+    roc_auc_from_histogram,
 )
 from audit._statistics import CellStatistics, RegressionMoments, ScoreHistogram
 
-__all__ = ["GroupValues", "by_group", "group_values"]
+__all__ = ["GroupValues", "ScoreCells", "by_group", "group_values"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -89,29 +93,134 @@ def _confusion(
             weight @ nv, weight @ d, weight_sq @ nv, weight_sq @ d, count @ d
         )
 
-    out = {
-        r.info.name: rate(r.numerator, r.denominator) for r in _RATES if r.info.name != "f1_score"
-    }
+    out: dict[str, GroupIntervals] = {}
+    built: dict[tuple[tuple[float, ...], tuple[float, ...]], GroupIntervals] = {}
+    for r in _RATES:
+        if r.info.name == "f1_score":
+            continue
+        other = tuple(d - n for n, d in zip(r.numerator, r.denominator, strict=True))
+        twin = built.get((r.denominator, other))  # this rate is one minus that one
+        if twin is not None:
+            out[r.info.name] = complement_intervals(twin, values[r.info.name])
+        else:
+            # The point values are the metrics' own (weighted sums), to the last bit.
+            iv = dataclasses.replace(rate(r.numerator, r.denominator), values=values[r.info.name])
+            out[r.info.name] = built[(r.denominator, r.numerator)] = iv
     out["f1_score"] = jaccard_f1_intervals(rate((0, 0, 0, 1), (0, 1, 1, 1)))
     out["balanced_accuracy"] = balanced_accuracy_intervals(
         out["true_positive_rate"], out["true_negative_rate"]
     )
-    # The point values are the metrics' own (weighted sums), to the last bit.
-    return (
-        values,
-        support,
-        {k: dataclasses.replace(out[k], values=values[k]) for k in CONFUSION_METRICS},
-    )
+    for name in ("f1_score", "balanced_accuracy"):
+        out[name] = dataclasses.replace(out[name], values=values[name])
+    return values, support, {k: out[k] for k in CONFUSION_METRICS}
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreCells:
+    """The score histogram's per-cell sums, reduced once for every grouping of the cells.
+
+    AUC needs each group's whole histogram; the Brier score and the calibration error only
+    need sums per label or per calibration bin, and their variances sums of squares that
+    add up over cells. All arrays have the cells on axis 0.
+    """
+
+    count: FloatArray  # (cells, 2, bins)
+    weight: FloatArray | None  # (cells, 2, bins); None when unweighted (= count)
+    weight_sq: FloatArray | None  # Σw², likewise
+    label_weight: FloatArray  # (cells, 2): Σw per true label
+    label_sum: FloatArray  # Σw·s per true label
+    label_sumsq: FloatArray  # Σw·s² per true label
+    brier_q: FloatArray  # (cells,): Σw² ; Σw²·d̄ ; Σw²·d̄², d̄ a bin's mean (s − y)²
+    brier_qd: FloatArray
+    brier_qd2: FloatArray
+    cal_gap: FloatArray  # (cells, 10): Σw·(y − s) per calibration bin
+    cal_a: FloatArray  # Σw²·(y − s)² per calibration bin
+    cal_b: FloatArray  # Σw²·(y − s)
+    cal_q: FloatArray  # Σw²
+    cal_rows: FloatArray  # rows
+    cal_pos: FloatArray  # rows with y = 1
+
+    @classmethod
+    def of(cls, hist: ScoreHistogram) -> ScoreCells:
+        """Reduce a histogram (one pass over its bins).
+
+        Within a score bin, ``Σw·(y − s)²`` is exact from the bin's sums; the squared
+        weights' sums take it in proportion ``Σw²/Σw`` (exact when unweighted). Sums per
+        calibration bin are matrix products of the bins with a 0/1 map, so the only
+        bin-by-bin array is the squared errors' (for the Brier score's variance).
+        """
+        weighted = hist.weight_sq is not None
+        # Unweighted, the weights are the counts already in floating point.
+        count = hist.count.astype(np.float64) if weighted else hist.weight
+        weight = hist.weight
+        q = hist.weight_sq if hist.weight_sq is not None else count
+        onehot = calibration_onehot(hist.ece_bin)
+        n_cells, _, n_bins = count.shape
+
+        def per_cal(a: FloatArray) -> FloatArray:  # (cells, 2, bins) → (cells, 2, 10)
+            out: FloatArray = (a.reshape(n_cells * 2, n_bins) @ onehot).reshape(n_cells, 2, -1)
+            return out
+
+        # Σw·(y − s)² per bin: s² for negatives, 1 − 2s + s² for positives
+        squared = hist.score_sumsq.copy()
+        squared[:, 1, :] += weight[:, 1, :] - 2.0 * hist.score_sum[:, 1, :]
+        w_cal, s_cal = per_cal(weight), per_cal(hist.score_sum)
+        q_cal = per_cal(q) if weighted else w_cal
+        rows_cal = per_cal(count) if weighted else w_cal
+        gap = w_cal[:, 1, :] - s_cal.sum(axis=1)  # Σw·(y − s) per calibration bin
+        if weighted:
+            ratio = np.divide(q, weight, out=np.zeros_like(q), where=weight > 0)
+            q_squared = ratio * squared
+            cal_a = per_cal(q_squared).sum(axis=1)
+            q_gap = ratio * (np.array([0.0, 1.0])[None, :, None] * weight - hist.score_sum)
+            cal_b = per_cal(q_gap).sum(axis=1)
+            brier_qd = q_squared.sum(axis=(1, 2))
+            d2 = q_squared * squared
+        else:  # Σw² = Σw = rows: the calibration sums are the plain ones
+            cal_a = per_cal(squared).sum(axis=1)
+            cal_b = gap
+            brier_qd = squared.sum(axis=(1, 2))
+            d2 = np.square(squared, out=squared)
+        # Σw²·d̄² with d̄ = Σw·(y − s)²/Σw, a bin's mean squared error (0 where it is empty)
+        np.divide(d2, weight, out=d2, where=weight > 0)
+        return cls(
+            count=count,
+            weight=weight if weighted else None,
+            weight_sq=q if weighted else None,
+            label_weight=weight.sum(axis=-1),
+            label_sum=hist.score_sum.sum(axis=-1),
+            label_sumsq=hist.score_sumsq.sum(axis=-1),
+            brier_q=q.sum(axis=(1, 2)),
+            brier_qd=brier_qd,
+            brier_qd2=d2.sum(axis=(1, 2)),
+            cal_gap=gap,
+            cal_a=cal_a,
+            cal_b=cal_b,
+            cal_q=q_cal.sum(axis=1),
+            cal_rows=rows_cal.sum(axis=1),
+            cal_pos=rows_cal[:, 1, :],
+        )
 
 
 def _scores(
-    matrix: FloatArray, hist: ScoreHistogram, probability: bool, intervals: bool
+    matrix: FloatArray, cells: ScoreCells, probability: bool, intervals: bool
 ) -> tuple[dict[str, FloatArray], dict[str, IntArray], dict[str, GroupIntervals] | None]:
-    count = by_group(matrix, hist.count.astype(np.float64))
-    weight = by_group(matrix, hist.weight)
-    s_sum = by_group(matrix, hist.score_sum)
-    s_sq = by_group(matrix, hist.score_sumsq)
-    values = score_metrics(weight, s_sum, s_sq, hist.ece_bin)
+    count = by_group(matrix, cells.count)
+    weight = count if cells.weight is None else by_group(matrix, cells.weight)
+
+    def g(a: FloatArray) -> FloatArray:
+        return by_group(matrix, a)
+
+    label_weight = g(cells.label_weight)
+    total = label_weight.sum(axis=-1)
+    gap = g(cells.cal_gap)
+    values = {
+        "roc_auc": roc_auc_from_histogram(weight),
+        "brier_score_loss": brier_from_totals(
+            label_weight, g(cells.label_sum), g(cells.label_sumsq)
+        ),
+        "expected_calibration_error": ece_from_gaps(gap, total),
+    }
     if not probability:
         for name in ("brier_score_loss", "expected_calibration_error"):
             values[name] = np.full_like(values[name], np.nan)
@@ -124,26 +233,19 @@ def _scores(
     }
     if not intervals:
         return values, support, None
-    weight_sq = (
-        by_group(matrix, hist.weight_sq)
-        if hist.weight_sq is not None
-        else count  # unweighted: Σw² = Σ1 = the rows
-    )
+    weight_sq = count if cells.weight_sq is None else by_group(matrix, cells.weight_sq)
+    n = rows.astype(np.float64)
     out = {
         "roc_auc": auc_intervals(count, weight, weight_sq, values["roc_auc"]),
         "brier_score_loss": brier_intervals(
-            count, weight, weight_sq, s_sum, s_sq, values["brier_score_loss"]
+            n, total, g(cells.brier_q), g(cells.brier_qd), g(cells.brier_qd2),
+            values["brier_score_loss"],
         ),
         "expected_calibration_error": ece_intervals(
-            count,
-            weight,
-            weight_sq,
-            s_sum,
-            s_sq,
-            hist.ece_bin,
-            values["expected_calibration_error"],
+            n, total, gap, g(cells.cal_a), g(cells.cal_b), g(cells.cal_q), g(cells.cal_rows),
+            g(cells.cal_pos), values["expected_calibration_error"],
         ),
-    }
+    }  # fmt: skip
     return values, support, out
 
 
@@ -194,7 +296,12 @@ def _regression(
 
 
 def group_values(
-    stats: CellStatistics, matrix: FloatArray, *, probability: bool, intervals: bool
+    stats: CellStatistics,
+    matrix: FloatArray,
+    *,
+    probability: bool,
+    intervals: bool,
+    score_cells: ScoreCells | None = None,
 ) -> GroupValues:
     """Every metric of the audit for the groups of ``matrix``.
 
@@ -207,6 +314,8 @@ def group_values(
         Scores are probabilities (Brier score and calibration error are defined).
     intervals : bool
         Also build each metric's intervals.
+    score_cells : ScoreCells, optional
+        ``ScoreCells.of(stats.scores)``, when several groupings share it.
 
     Examples
     --------
@@ -225,7 +334,8 @@ def group_values(
     else:
         values, support, ivs = _confusion(matrix, stats, intervals)
         if stats.scores is not None:
-            v, s, i = _scores(matrix, stats.scores, probability, intervals)
+            cells = score_cells if score_cells is not None else ScoreCells.of(stats.scores)
+            v, s, i = _scores(matrix, cells, probability, intervals)
             values.update(v)
             support.update(s)
             if ivs is not None and i is not None:

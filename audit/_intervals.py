@@ -62,6 +62,7 @@ __all__ = [
     "balanced_accuracy_intervals",
     "brier_intervals",
     "clopper_pearson",
+    "complement_intervals",
     "delong_variance",
     "ece_intervals",
     "folded_normal_sum_quantile",
@@ -119,7 +120,9 @@ class GroupIntervals:
         >>> [round(float(b[0]), 4) for b in iv.bounds(0.95)]  # scipy: beta.ppf(.025, 3, 8)
         [0.0667, 0.6525]
         """
-        key = (float(level), float(scale)) if np.ndim(level) == 0 else None
+        levels = np.asarray(level, dtype=np.float64)
+        uniform = levels.size > 0 and bool((levels == levels.flat[0]).all())
+        key = (float(levels.flat[0]), float(scale)) if uniform else None
         if key is not None and key in self._cache:
             lo, hi = self._cache[key]
             return lo.copy(), hi.copy()
@@ -158,13 +161,14 @@ def clopper_pearson(successes: FloatArray, trials: FloatArray, level: FloatArray
     if not ok.any():
         return lower, upper
     sc = _sc()
-    x, n, a = np.clip(x[ok], 0.0, n[ok]), n[ok], alpha[ok]
+    n = np.where(ok, n, 1.0)
+    x = np.where(ok, np.clip(x, 0.0, n), 0.5)
     some, short = x > 0, x < n
-    lo = np.zeros(x.shape)
-    hi = np.ones(x.shape)
-    lo[some] = sc.betaincinv(x[some], n[some] - x[some] + 1.0, a[some] / 2.0)
-    hi[short] = sc.betaincinv(x[short] + 1.0, n[short] - x[short], 1.0 - a[short] / 2.0)
-    lower[ok], upper[ok] = lo, hi
+    with np.errstate(invalid="ignore"):
+        lo = sc.betaincinv(np.where(some, x, 1.0), n - x + 1.0, alpha / 2.0)
+        hi = sc.betaincinv(x + 1.0, np.where(short, n - x, 1.0), 1.0 - alpha / 2.0)
+    lower = np.where(ok, np.where(some, lo, 0.0), np.nan)
+    upper = np.where(ok, np.where(short, hi, 1.0), np.nan)
     return lower, upper
 
 
@@ -248,6 +252,29 @@ def proportion_intervals(
         return clopper_pearson(x_eff * scale, n_eff * scale, level)
 
     return GroupIntervals(values, method, bounds)
+
+
+def complement_intervals(rate: GroupIntervals, values: FloatArray) -> GroupIntervals:
+    """Intervals of ``1 − rate`` (FNR from TPR, error rate from accuracy): ``[1 − U, 1 − L]``.
+
+    Clopper–Pearson bounds are symmetric: those of ``n − x`` of ``n`` are one minus those of
+    ``x`` of ``n``, so the complement costs no second computation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tpr = proportion_intervals(np.array([8.0]), np.array([10.0]))
+    >>> fnr = complement_intervals(tpr, np.array([0.2]))
+    >>> direct = proportion_intervals(np.array([2.0]), np.array([10.0]))
+    >>> bool(np.allclose(fnr.bounds(0.9), direct.bounds(0.9)))
+    True
+    """
+
+    def bounds(level: FloatArray, scale: float) -> Bounds:
+        lo, hi = rate.bounds(level, scale)
+        return 1.0 - hi, 1.0 - lo
+
+    return GroupIntervals(values, rate.method, bounds)
 
 
 def jaccard_f1_intervals(jaccard: GroupIntervals) -> GroupIntervals:
@@ -372,28 +399,27 @@ def _auc_score_bounds(
 ) -> Bounds:
     """The θ with ``(Â − θ)² ≤ q²·max(V_DeLong, V_HM(θ))``: lower and upper ends.
 
-    Each end is found by bisection (60 halvings) between ``Â`` and 0 or 1; where the
-    condition holds at 0 (or 1) that is the end.
+    Both ends are found together by bisection (45 halvings) between ``Â`` and 0 or 1;
+    where the condition holds at 0 (or 1) that is the end.
     """
+    a2, d2, m2, n2, q2 = (np.concatenate([x, x]) for x in (auc, delong, m, n, q))
+    edge = np.concatenate([np.zeros(auc.shape), np.ones(auc.shape)])
 
     def outside(theta: FloatArray) -> npt.NDArray[np.bool_]:
-        var = np.fmax(delong, _hanley_mcneil_variance(theta, m, n))
-        out: npt.NDArray[np.bool_] = (auc - theta) ** 2 > q**2 * var
+        var = np.fmax(d2, _hanley_mcneil_variance(theta, m2, n2))
+        out: npt.NDArray[np.bool_] = (a2 - theta) ** 2 > q2**2 * var
         return out
 
-    def end(edge: float) -> FloatArray:
-        far = np.full(auc.shape, edge)
-        reached = ~outside(far)  # the condition holds all the way to the edge
-        inner, outer = auc.copy(), far
-        for _ in range(60):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reached = ~outside(edge)  # the condition holds all the way to the edge
+        inner, outer = a2.copy(), edge
+        for _ in range(45):  # 2⁻⁴⁵: far below any printed digit
             mid = (inner + outer) / 2.0
             out = outside(mid)
             outer = np.where(out, mid, outer)
             inner = np.where(out, inner, mid)
-        return np.where(reached, edge, inner)
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return end(0.0), end(1.0)
+        ends = np.where(reached, edge, inner)
+    return ends[: auc.size], ends[auc.size :]
 
 
 def auc_intervals(
@@ -454,49 +480,55 @@ def auc_intervals(
     return GroupIntervals(values, method, bounds)
 
 
-def _bin_means(weight: FloatArray, total: FloatArray) -> FloatArray:
-    return _divide(total, weight)
-
-
 def brier_intervals(
-    count: FloatArray,
+    rows: FloatArray,
     weight: FloatArray,
-    weight_sq: FloatArray,
-    score_sum: FloatArray,
-    score_sumsq: FloatArray,
+    q: FloatArray,
+    qd: FloatArray,
+    qd2: FloatArray,
     values: FloatArray,
 ) -> GroupIntervals:
     """Brier score intervals: delta method on the logit scale, Student t on ``n − 1``.
 
-    Within a score bin the squared error is taken at its bin mean (exact with one bin per
-    distinct score; with 10,000 equal-width bins its spread within a bin is below 10⁻⁴).
+    Parameters
+    ----------
+    rows, weight : ndarray of shape (n_groups,)
+        Rows and Σw.
+    q, qd, qd2 : ndarray of shape (n_groups,)
+        ``Σw²``, ``Σw²·d`` and ``Σw²·d²`` with ``d = (s − y)²`` (taken at its score bin's
+        mean: exact with one bin per distinct score; with 10,000 equal-width bins the
+        spread within a bin is below 10⁻⁴).
+    values : ndarray of shape (n_groups,)
+
+    Notes
+    -----
+    ``var(B) = Σw²(d − B)² / (Σw)²`` times ``n/(n − 1)``; ``Σw²(d − B)² = qd2 − 2B·qd + B²·q``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> s = np.array([0.2, 0.7]); c = np.array([[[30.0, 10.0], [10.0, 30.0]]])
-    >>> brier = (30 * 0.04 + 10 * 0.49 + 10 * 0.64 + 30 * 0.09) / 80  # by hand: 0.19
-    >>> lo, hi = brier_intervals(c, c, c, c * s, c * s * s, np.array([brier])).bounds(0.95)
-    >>> bool(0 < lo[0] < brier < hi[0] < 1), round(brier, 4)
+    >>> # 30 negatives at 0.2, 10 at 0.7; 10 positives at 0.2, 30 at 0.7: d = s² or (1 − s)²
+    >>> d = np.array([0.04] * 30 + [0.49] * 10 + [0.64] * 10 + [0.09] * 30)
+    >>> b = float(d.mean())  # by hand: (1.2 + 4.9 + 6.4 + 2.7) / 80 = 0.19
+    >>> iv = brier_intervals(np.array([80.0]), np.array([80.0]), np.array([80.0]),
+    ...                      np.array([d.sum()]), np.array([(d**2).sum()]), np.array([b]))
+    >>> lo, hi = iv.bounds(0.95)
+    >>> bool(0 < lo[0] < b < hi[0] < 1), round(b, 4)
     (True, 0.19)
     """
-    y = np.array([0.0, 1.0])[None, :, None]
-    d = _bin_means(weight, score_sumsq - 2.0 * y * score_sum + y * weight)  # mean (s − y)²
-    big_w = weight.sum(axis=(1, 2))
-    with np.errstate(invalid="ignore"):
-        spread = np.nansum(weight_sq * (d - values[:, None, None]) ** 2, axis=(1, 2))
-    rows = count.sum(axis=(1, 2))
-    variance = _divide(spread, big_w**2) * _ddof(rows)
-    n_eff = np.minimum(_kish(big_w, weight_sq.sum(axis=(1, 2))), rows)
+    spread = np.clip(qd2 - 2.0 * values * qd + values**2 * q, 0.0, None)
+    variance = _divide(spread, weight**2) * _ddof(rows)
+    n_eff = np.minimum(_kish(weight, q), rows)
 
     def bounds(level: FloatArray, scale: float) -> Bounds:
         lo, hi = _logit_bounds(values, variance / scale, n_eff * scale - 1.0, level)
-        # At an estimate of exactly 0 every squared error is 0: the exact bound of a
-        # [0, 1] variable never seen above 0 in n rows.
-        zero = values == 0
+        # At an estimate of exactly 0 (or 1) every squared error is 0 (or 1): the exact
+        # bound of a [0, 1] variable never seen away from that end in n rows.
         with np.errstate(invalid="ignore", divide="ignore"):
-            top = -np.expm1(np.log((1.0 - level) / 2.0) / (n_eff * scale))
-        return np.where(zero, 0.0, lo), np.where(zero, top, hi)
+            reach = -np.expm1(np.log((1.0 - level) / 2.0) / (n_eff * scale))
+        lo = np.where(values == 0, 0.0, np.where(values == 1, 1.0 - reach, lo))
+        hi = np.where(values == 0, reach, np.where(values == 1, 1.0, hi))
+        return lo, hi
 
     return GroupIntervals(values, "delta method, logit scale, Student t", bounds)
 
@@ -540,12 +572,14 @@ def folded_normal_sum_quantile(sd: FloatArray, level: FloatArray) -> FloatArray:
 
 
 def ece_intervals(
-    count: FloatArray,
+    rows: FloatArray,
     weight: FloatArray,
-    weight_sq: FloatArray,
-    score_sum: FloatArray,
-    score_sumsq: FloatArray,
-    ece_bin: npt.NDArray[np.int64],
+    gap: FloatArray,
+    a: FloatArray,
+    b: FloatArray,
+    q: FloatArray,
+    rows_in_bin: FloatArray,
+    positives_in_bin: FloatArray,
     values: FloatArray,
 ) -> GroupIntervals:
     """Expected calibration error intervals ``[ECE^ − q, ECE^ + q]``, inside [0, 1].
@@ -555,45 +589,47 @@ def ece_intervals(
     ``μ̂_b − μ_b ~ N(0, v_b)``. Each ``v_b`` is at least ``P̃_b·ỹ_b(1 − ỹ_b)/n`` (the label
     variance alone, with add-one shares), so a bin seen rarely or never still counts.
 
+    Parameters
+    ----------
+    rows, weight : ndarray of shape (n_groups,)
+        Rows and Σw.
+    gap : ndarray of shape (n_groups, 10)
+        ``Σw·(y − s)`` per calibration bin (so ``μ̂_b = gap / Σw``).
+    a, b, q : ndarray of shape (n_groups, 10)
+        Per calibration bin: ``Σw²·(y − s)²``, ``Σw²·(y − s)`` and ``Σw²`` (from score-bin
+        means and spreads), for ``Σw²·(y − s − μ_b)² = a − 2μ_b·b + μ_b²·q``.
+    rows_in_bin, positives_in_bin : ndarray of shape (n_groups, 10)
+    values : ndarray of shape (n_groups,)
+
     Examples
     --------
     >>> import numpy as np
-    >>> s = np.array([0.25, 0.75]); c = np.array([[[75.0, 25.0], [25.0, 75.0]]])
-    >>> lo, hi = ece_intervals(c, c, c, c * s, c * s * s, np.array([2, 7]),
-    ...                        np.array([0.0])).bounds(0.95)  # calibrated: ECE 0
+    >>> # calibrated: 100 rows at s = 0.25 (25 positives) and 100 at 0.75 (75 positives)
+    >>> g = np.zeros((1, 10)); a = np.zeros((1, 10)); n = np.zeros((1, 10))
+    >>> a[0, 2] = 75 * 0.25**2 + 25 * 0.75**2; a[0, 7] = a[0, 2]; n[0, [2, 7]] = 100
+    >>> pos = np.zeros((1, 10)); pos[0, 2], pos[0, 7] = 25, 75
+    >>> b = np.zeros((1, 10))  # Σ(y − s) = 0 in each bin
+    >>> iv = ece_intervals(np.array([200.0]), np.array([200.0]), g, a, b, n, n, pos,
+    ...                    np.array([0.0]))
+    >>> lo, hi = iv.bounds(0.95)
     >>> float(lo[0]), bool(0 < hi[0] < 0.2)
     (0.0, True)
     """
-    n_cal = int(ece_bin.max()) + 1 if ece_bin.size else 1
-    n_cal = max(n_cal, 10)
-    onehot = np.zeros((ece_bin.size, n_cal))
-    onehot[np.arange(ece_bin.size), ece_bin] = 1.0
-    y = np.array([0.0, 1.0])[None, :, None]
-    big_w = weight.sum(axis=(1, 2))
-    rows = count.sum(axis=(1, 2))
-    q_all = weight_sq.sum(axis=(1, 2))
-    z_sum = (y * weight - score_sum).sum(axis=1) @ onehot  # Σ w(y − s) per calibration bin
-    mu = _divide(z_sum, big_w[:, None])
-    s_mean = _bin_means(weight, score_sum)
-    s_var = np.clip(_bin_means(weight, score_sumsq) - s_mean**2, 0.0, None)
-    # Σ w²(z − μ_b)² over the bin's rows (z = y − s), from each score bin's mean and spread.
-    mu_fine = mu @ onehot.T  # (groups, n_bins): μ of each fine bin's calibration bin
-    dev = np.nan_to_num((y - s_mean - mu_fine[:, None, :]) ** 2 + s_var)
-    inside = (weight_sq * dev).sum(axis=1) @ onehot
-    q_bin = weight_sq.sum(axis=1) @ onehot
-    outside = mu**2 * (q_all[:, None] - q_bin)
-    variance = _divide(inside + outside, big_w[:, None] ** 2) * _ddof(rows)[:, None]
-    # The floor: the label's own variance in the bin, with add-one shares.
-    n_bin = count.sum(axis=1) @ onehot
-    pos_bin = count[:, 1, :] @ onehot
-    share = (n_bin + 1.0) / (rows[:, None] + n_cal)
-    rate = (pos_bin + 1.0) / (n_bin + 2.0)
+    n_cal = gap.shape[1]
+    q_all = q.sum(axis=1)
+    mu = _divide(gap, weight[:, None])
+    inside = a - 2.0 * mu * b + mu**2 * q
+    outside = mu**2 * (q_all[:, None] - q)
+    variance = _divide(np.clip(inside + outside, 0.0, None), weight[:, None] ** 2)
+    variance = variance * _ddof(rows)[:, None]
+    share = (rows_in_bin + 1.0) / (rows[:, None] + n_cal)
+    rate = (positives_in_bin + 1.0) / (rows_in_bin + 2.0)
     floor = _divide(share * rate * (1.0 - rate), rows[:, None])
     variance = np.where(rows[:, None] > 0, np.fmax(np.nan_to_num(variance), floor), np.nan)
 
     def bounds(level: FloatArray, scale: float) -> Bounds:
-        q = folded_normal_sum_quantile(np.sqrt(variance / scale), level)
-        return np.maximum(values - q, 0.0), np.minimum(values + q, 1.0)
+        q_sum = folded_normal_sum_quantile(np.sqrt(variance / scale), level)
+        return np.maximum(values - q_sum, 0.0), np.minimum(values + q_sum, 1.0)
 
     method = "|ECE^ − ECE| ≤ Σ|μ̂_b − μ_b| (normal bins, gamma quantile of the sum)"
     return GroupIntervals(values, method, bounds)

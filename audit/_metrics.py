@@ -22,8 +22,12 @@ __all__ = [
     "REGRESSION_METRICS",
     "SCORE_METRICS",
     "MetricInfo",
+    "brier_from_totals",
+    "calibration_onehot",
     "confusion_metrics",
+    "ece_from_gaps",
     "regression_metrics",
+    "roc_auc_from_histogram",
     "score_metrics",
 ]
 
@@ -300,6 +304,48 @@ def confusion_support(count: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.
     return {name: out[name] for name in CONFUSION_METRICS}
 
 
+def roc_auc_from_histogram(weight: FloatArray) -> FloatArray:
+    """ROC AUC from per-label score histograms ``weight`` of shape (..., 2, n_bins).
+
+    Within one bin, positive and negative scores count as ties (½), as in the
+    Mann-Whitney statistic; with one bin per distinct score this is the exact AUC.
+    """
+    w0, w1 = weight[..., 0, :], weight[..., 1, :]
+    n0, n1 = w0.sum(axis=-1), w1.sum(axis=-1)
+    below = np.cumsum(w0, axis=-1) - w0  # negative weight strictly below each bin
+    pairs = (w1 * (below + 0.5 * w0)).sum(axis=-1)
+    out: FloatArray = np.clip(_divide(pairs, n0 * n1), 0.0, 1.0)  # rounding of weighted sums
+    return out
+
+
+def brier_from_totals(
+    label_weight: FloatArray, label_score_sum: FloatArray, label_score_sumsq: FloatArray
+) -> FloatArray:
+    """Brier score from per-label totals (shape (..., 2)): Σw·(s − y)² / Σw.
+
+    With ``y`` 0 or 1, ``Σw(s − y)² = Σws² − 2·Σ_{y=1} ws + Σ_{y=1} w``.
+    """
+    total = label_weight.sum(axis=-1)
+    sq = label_score_sumsq.sum(axis=-1)
+    out: FloatArray = np.clip(
+        _divide(sq - 2.0 * label_score_sum[..., 1] + label_weight[..., 1], total), 0.0, 1.0
+    )
+    return out
+
+
+def ece_from_gaps(gap: FloatArray, total_weight: FloatArray) -> FloatArray:
+    """Expected calibration error from ``gap`` (..., 10) = Σw·(y − s) per calibration bin."""
+    out: FloatArray = _divide(np.abs(gap).sum(axis=-1), total_weight)
+    return out
+
+
+def calibration_onehot(ece_bin: npt.NDArray[np.int64]) -> FloatArray:
+    """(n_bins, 10) 0/1 matrix: which calibration bin each score bin belongs to."""
+    onehot = np.zeros((ece_bin.size, ECE_BINS))
+    onehot[np.arange(ece_bin.size), ece_bin] = 1.0
+    return onehot
+
+
 def score_metrics(
     weight: FloatArray,
     score_sum: FloatArray,
@@ -323,7 +369,9 @@ def score_metrics(
     Notes
     -----
     Within one bin, positive and negative scores count as ties (½), as in the
-    Mann-Whitney statistic; with one bin per distinct score this is the exact AUC.
+    Mann-Whitney statistic; with one bin per distinct score this is the exact AUC. The
+    Brier score needs only per-label totals and the calibration error only sums per
+    calibration bin (:func:`brier_from_totals`, :func:`ece_from_gaps`).
 
     Examples
     --------
@@ -335,22 +383,15 @@ def score_metrics(
     >>> float(m["roc_auc"])  # pairs: (0.5>0.1)=1, (0.5=0.5)=0.5, (0.9>0.1)=1, (0.9>0.5)=1
     0.875
     """
-    w0, w1 = weight[..., 0, :], weight[..., 1, :]
-    n0, n1 = w0.sum(axis=-1), w1.sum(axis=-1)
-    below = np.cumsum(w0, axis=-1) - w0  # negative weight strictly below each bin
-    pairs = (w1 * (below + 0.5 * w0)).sum(axis=-1)
-    auc = np.clip(_divide(pairs, n0 * n1), 0.0, 1.0)  # rounding of weighted sums
-    total = n0 + n1
-    s1 = score_sum[..., 1, :].sum(axis=-1)
-    sq = score_sumsq.sum(axis=(-2, -1))
-    brier = np.clip(_divide(sq - 2.0 * s1 + n1, total), 0.0, 1.0)
-    n_ece = ECE_BINS
-    onehot = np.zeros((ece_bin.size, n_ece))
-    onehot[np.arange(ece_bin.size), ece_bin] = 1.0
-    pos_in_bin = w1 @ onehot
-    score_in_bin = score_sum.sum(axis=-2) @ onehot
-    ece = _divide(np.abs(pos_in_bin - score_in_bin).sum(axis=-1), total)
-    return {"roc_auc": auc, "brier_score_loss": brier, "expected_calibration_error": ece}
+    brier = brier_from_totals(weight.sum(axis=-1), score_sum.sum(axis=-1), score_sumsq.sum(axis=-1))
+    y = np.array([0.0, 1.0])[:, None]
+    gap = (y * weight - score_sum).sum(axis=-2) @ calibration_onehot(ece_bin)
+    ece = ece_from_gaps(gap, weight.sum(axis=(-2, -1)))
+    return {
+        "roc_auc": roc_auc_from_histogram(weight),
+        "brier_score_loss": brier,
+        "expected_calibration_error": ece,
+    }
 
 
 def auc_tie_bound(weight: FloatArray) -> FloatArray:

@@ -230,13 +230,14 @@ def criterion_notes(c: CriterionResult) -> list[str]:
     if c.would_decide is not None and c.rows_to_decide:
         group, rows = next(iter(c.rows_to_decide.items()))
         more = c.data_factor
+        now = math.floor(rows / more + 1e-9)  # rows = ⌈factor · now⌉
         amount = (
             f"about {more:.1f}× the data" if more >= 1.95 else f"about {more - 1:.0%} more data"
         )
         lines.append(
             f"If the estimates held, {amount} would decide it ({c.would_decide}): about "
-            f"{rows:,} rows in {group}, the smallest group compared, and as many times more "
-            "in every other group."
+            f"{rows:,} rows in {group} (now {now:,}), the smallest group compared, and as many "
+            "times more in every other group."
         )
     return lines
 

@@ -283,7 +283,10 @@ def score_bins(score: npt.NDArray[np.float64], max_bins: int, probability: bool)
     Depends on the scores only through their distinct values (and their minimum and maximum),
     so an engine that has only the distinct values chooses the same bins.
     """
-    sample = score if score.size <= 200_000 else score[:: max(1, score.size // 200_000)]
+    # A sample of just over max_bins rows tells when there are more distinct scores than
+    # bins (the common case of continuous scores) without sorting every score.
+    probe = 2 * max_bins + 1
+    sample = score if score.size <= probe else score[:: max(1, score.size // probe)]
     if np.unique(sample).size <= max_bins:
         values = np.unique(score)
         if values.size <= max_bins:
@@ -398,29 +401,38 @@ def _score_histogram(
     size = n_cells * 2 * n_bins
     shape = (n_cells, 2, n_bins)
     w = data.sample_weight
-    median = float(np.median(score))
-    count = np.zeros(size, dtype=np.int64)
-    weight, score_sum, score_sumsq = np.zeros(size), np.zeros(size), np.zeros(size)
-    weight_sq = np.zeros(size) if w is not None else None  # Σw², only when weighted
-    above_count = np.zeros(n_cells, dtype=np.int64)
-    above_weight = np.zeros(n_cells)
+    sums: dict[str, npt.NDArray[Any]] = {}
+
+    def add(name: str, part: npt.NDArray[Any]) -> None:  # one chunk: no zeroed array to add to
+        if name in sums:
+            sums[name] += part
+        else:
+            sums[name] = part
+
+    # The bin of every row, kept (2 bytes a row) for the median's bins afterwards.
+    bin_of: npt.NDArray[np.signedinteger[Any]] = np.empty(
+        data.n_rows, dtype=np.int16 if n_bins < 2**15 else np.int32
+    )
     for rows in _chunks(data.n_rows, chunk):
         s, cell = score[rows], row_cell[rows]
-        key = (cell.astype(np.intp) * 2 + data.y_true[rows]) * n_bins + binning.index(s)
-        count += np.bincount(key, minlength=size)
+        index = binning.index(s)
+        bin_of[rows] = index
+        key = (cell.astype(np.intp) * 2 + data.y_true[rows]) * n_bins + index
+        add("count", np.bincount(key, minlength=size))
         ws = s if w is None else s * w[rows]
-        if w is not None and weight_sq is not None:
-            w_rows = w[rows]
-            weight += np.bincount(key, weights=w_rows, minlength=size)
-            weight_sq += np.bincount(key, weights=w_rows * w_rows, minlength=size)
-        score_sum += np.bincount(key, weights=ws, minlength=size)
-        score_sumsq += np.bincount(key, weights=ws * s, minlength=size)
-        above = s > median
-        above_count += np.bincount(cell[above], minlength=n_cells)
         if w is not None:
-            above_weight += np.bincount(cell[above], weights=w[rows][above], minlength=n_cells)
-    if w is None:
-        weight, above_weight = count.astype(np.float64), above_count.astype(np.float64)
+            w_rows = w[rows]
+            add("weight", np.bincount(key, weights=w_rows, minlength=size))
+            add("weight_sq", np.bincount(key, weights=w_rows * w_rows, minlength=size))
+        add("score_sum", np.bincount(key, weights=ws, minlength=size))
+        add("score_sumsq", np.bincount(key, weights=ws * s, minlength=size))
+    count = sums["count"].astype(np.int64, copy=False)
+    weight = sums["weight"] if w is not None else count.astype(np.float64)
+    weight_sq = sums.get("weight_sq")  # Σw², only when weighted
+    score_sum, score_sumsq = sums["score_sum"], sums["score_sumsq"]
+    median, above_count, above_weight = _median_and_above(
+        data, row_cell, bin_of, count.reshape(shape), weight.reshape(shape)
+    )
     return ScoreHistogram(
         edges=binning.edges,
         exact=binning.exact,
@@ -434,6 +446,45 @@ def _score_histogram(
         above_median_weight=above_weight,
         weight_sq=None if weight_sq is None else weight_sq.reshape(shape),
     )
+
+
+def _median_and_above(
+    data: PreparedData,
+    row_cell: npt.NDArray[np.int32],
+    bin_of: npt.NDArray[np.signedinteger[Any]],
+    count: npt.NDArray[np.int64],
+    weight: npt.NDArray[np.float64],
+) -> tuple[float, npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The median of every score (``np.median``'s) and, per cell, the rows and weight above it.
+
+    Bins are in score order, so the two middle rows lie in the bins where the cumulative
+    counts pass them: only the scores of those bins are sorted, and every bin after them
+    is wholly above the median.
+    """
+    score = data.y_score
+    assert score is not None
+    n_cells = count.shape[0]
+    ends = np.cumsum(count.sum(axis=(0, 1)))
+    total = int(ends[-1])
+    middle = [(total - 1) // 2, total // 2]
+    first, last = (int(np.searchsorted(ends, k, side="right")) for k in middle)
+    before = int(ends[first - 1]) if first > 0 else 0
+    hit = np.flatnonzero((bin_of >= first) & (bin_of <= last))
+    fetched = score[hit]
+    ordered = np.sort(fetched)
+    low, high = ordered[middle[0] - before], ordered[middle[1] - before]
+    median = float(np.mean([low, high])) if low != high else float(low)
+    above = fetched > median
+    fetched_cells = row_cell[hit][above]
+    above_count = count[:, :, last + 1 :].sum(axis=(1, 2)) + np.bincount(
+        fetched_cells, minlength=n_cells
+    )
+    if data.sample_weight is None:
+        return median, above_count, above_count.astype(np.float64)
+    above_weight = weight[:, :, last + 1 :].sum(axis=(1, 2)) + np.bincount(
+        fetched_cells, weights=data.sample_weight[hit][above], minlength=n_cells
+    )
+    return median, above_count, above_weight
 
 
 def _missing_counts(

@@ -641,8 +641,13 @@ def main(argv: list[str] | None = None) -> int:
     old = None
     if args.old:
         t = time.perf_counter()
-        old = run_old(args.old, [s.name for s in chosen], args.old_runs or args.runs)
-        print(f"  old ({args.old}): {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        try:
+            old = run_old(args.old, [s.name for s in chosen], args.old_runs or args.runs)
+            print(f"  old ({args.old}): {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            why = getattr(exc, "stderr", "") or str(exc)
+            last = (str(why).strip().splitlines() or ["?"])[-1]
+            print(f"  old ({args.old}) not measured: {last}", file=sys.stderr)
     lines = list(table(new, old, args.runs))
     print("\n".join(lines))
     print(f"\n{len(chosen)} settings, {time.perf_counter() - t0:.0f} s", file=sys.stderr)

@@ -130,7 +130,7 @@ def print_result(console: Console, result: AuditResult, *, groups: bool = True) 
             "reported but never deciding a verdict. Undefined rates show as 'undefined', never 0."
         )
     for note in result.notes:
-        console.print(f"[dim]note:[/dim] {note}")
+        console.print(Text.assemble(("note: ", "dim"), note))
     style = _VERDICT_STYLE.get(result.status, "bold")
     console.print(Text(f"Status: {_STATUS_WORDS[result.status]}", style=style))
 

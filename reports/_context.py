@@ -83,8 +83,9 @@ def _metric_words(metrics: Sequence[str]) -> str:
 def criterion_sentence(c: CriterionResult, confidence: float) -> str:
     """What a criterion's verdict means, in words a non-statistician can follow."""
     e = c.estimate
+    notes = "".join(f" {line}" for line in criterion_notes(c))
     if not e.defined:
-        return f"Cannot be judged: {e.undefined_reason or 'the estimate is undefined'}."
+        return f"Cannot be judged: {e.undefined_reason or 'the estimate is undefined'}.{notes}"
     lo, hi = _bounds(c)
     limit = "at most" if c.bound == "max" else "at least"
     what = (
@@ -108,7 +109,6 @@ def criterion_sentence(c: CriterionResult, confidence: float) -> str:
         judged = "Even the most favourable plausible value is beyond the limit."
     else:
         judged = "The plausible range straddles the limit: the data cannot tell."
-    notes = "".join(f" {line}" for line in criterion_notes(c))
     return f"{what}{plausible}. {rule} {judged}{notes}"
 
 

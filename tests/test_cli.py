@@ -119,3 +119,32 @@ def test_show_of_tampered_bundle_exit_2(
     out = fairtrail_cli("show", "b", cwd=balanced)
     assert out.returncode == 2
     assert "result.json does not match its sha256" in out.stderr
+
+
+def test_run_says_what_is_left_out_and_what_would_decide(
+    tmp_path: Path, fairtrail_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    # F selects 50 of 100, M 56 of 100: a gap of 0.06 against a limit of 0.1, undecided at
+    # 100 rows each. X has 10 rows: reported, not compared.
+    pred = [1] * 50 + [0] * 50 + [1] * 56 + [0] * 44 + [1] * 5 + [0] * 5
+    df = pd.DataFrame(
+        {"y_true": [0, 1] * 105, "y_pred": pred, "sex": ["F"] * 100 + ["M"] * 100 + ["X"] * 10}
+    )
+    df.to_csv(tmp_path / "pred.csv", index=False)
+    spec = (
+        spec_file(tmp_path, 0.8)
+        .read_text()
+        .replace("demographic_parity_ratio = 0.8", "demographic_parity_difference = 0.1")
+    )
+    (tmp_path / "audit.toml").write_text(spec.replace("[audit]\n", "[audit]\nn_boot = 500\n"))
+    out = fairtrail_cli("run", "audit.toml", "--out", "b", "-q", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    text = " ".join(out.stdout.split())  # as one line, whatever the terminal's width
+    assert "95% intervals (exact or analytic)" in text
+    assert "bootstrap" not in text.replace("not bootstrapped", "")
+    assert "audit.n_boot is no longer used" in text  # the old key: read, with a note
+    assert "not compared: X (10 rows, fewer than min_group_size=30)" in text.replace(
+        "Not compared", "not compared"
+    )
+    assert "would decide it (pass): about" in text
+    assert "rows in F (now 100)" in text or "rows in M (now 100)" in text

@@ -6,6 +6,7 @@ import math
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _gate import FAIR, UNFAIR, rates_arrays, rates_bundle, rates_result
 
@@ -13,6 +14,7 @@ from audit import (
     AuditOptions,
     BundleError,
     Estimate,
+    Policy,
     Threshold,
     UndefinedMetricWarning,
     audit_predictions,
@@ -171,6 +173,28 @@ def test_small_and_undefined_groups_are_marked_in_the_table() -> None:
     (row,) = [line for line in check.detail.splitlines() if line.startswith("X ")]
     assert "too small to decide a verdict" in row
     assert check.estimate.value == pytest.approx(1.0)  # F and M both 1/2; X excluded
+
+
+def test_a_group_left_out_of_one_part_says_why_in_the_table() -> None:
+    # Y has 200 rows but only 20 actual negatives (its FPR rests on 20 < 30): left out of the
+    # FPR part of equalized odds, kept in the TPR part. The table says so beside its "—".
+    y_true, y_pred, g = rates_arrays({"F": (400, 200), "M": (400, 200)})
+    y_true = np.r_[y_true, [1] * 180 + [0] * 20]
+    y_pred = np.r_[y_pred, [1] * 90 + [0] * 90 + [1] * 10 + [0] * 10]
+    g = np.r_[g, ["Y"] * 200]
+    policy = Policy((Threshold("equalized_odds_difference", 0.2),))
+    r = audit_predictions(y_true, y_pred, sensitive_features={"sex": g}, policy=policy)
+    gate = parse_gate_policy(
+        'interval = "simultaneous"\n[[criterion]]\nname = "equalized_odds_difference"\n'
+        "threshold = 0.2\n",
+        "p.toml",
+    )
+    (check,) = evaluate(gate, r, today=TODAY)
+    (row,) = [line for line in check.detail.splitlines() if line.startswith("Y ")]
+    reason = "false_positive_rate rests on 20 actual negatives, fewer than min_group_size=30"
+    assert f"not compared: {reason}" in row
+    assert "—" in row  # no simultaneous interval: Y is not in the FPR family
+    assert f"Not compared: Y ({reason})." in check.detail
 
 
 def test_an_attribute_the_audit_lacks_is_named_with_the_policy_line() -> None:

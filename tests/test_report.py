@@ -26,7 +26,15 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from audit import AuditOptions, Policy, Threshold, audit_predictions, read_bundle, write_bundle
+from audit import (
+    AuditOptions,
+    Policy,
+    Threshold,
+    audit_predictions,
+    criterion_notes,
+    read_bundle,
+    write_bundle,
+)
 from audit._bundle import verify_bundle
 from audit._exceptions import UndefinedMetricWarning
 from fairtrail.cli import cli
@@ -90,6 +98,22 @@ def test_numbers_from_the_result_appear_in_the_text(bundle: Path, pdf: bytes) ->
             assert fmt(g.metrics["selection_rate"].value) in text
     tradeoff = json.loads((bundle / "mitigation" / "tradeoff.json").read_text())
     assert tradeoff["rationale"][:60] in text
+
+
+def test_each_verdict_prints_its_own_interval_and_what_would_decide_it(
+    bundle: Path, pdf: bytes
+) -> None:
+    """The interval beside a verdict is the one that decided it; inconclusive ones say how
+    much data would decide them, and every group left out of a criterion is named."""
+    result = read_bundle(bundle)
+    text = flat(text_of(pdf))
+    for c in result.criteria:
+        e = c.estimate
+        if e.defined:
+            assert f"between {fmt(e.lower)} and {fmt(e.upper)}" in text, c.criterion
+        for note in criterion_notes(c):
+            assert flat(note)[:70] in text, (c.criterion, note)
+    assert any(c.would_decide for c in result.criteria), "the demo has no decidable verdict"
 
 
 def test_sections_in_order_with_bookmarks_header_and_page_numbers(bundle: Path, pdf: bytes) -> None:
