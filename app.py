@@ -365,7 +365,9 @@ def groups_page() -> None:
     simultaneous = c1.toggle(
         "Simultaneous intervals",
         key="groups_simultaneous",
-        help="Intervals that hold for all groups of the attribute at once.",
+        help="Intervals that hold for all compared groups of the attribute at once (the "
+        "ones every disparity's interval is built from); groups left out of a metric's "
+        "comparisons have none.",
     )
     only_small = c2.toggle("Only small groups", key="groups_small")
     search = c3.text_input("Filter groups", key="groups_filter", placeholder="e.g. Female")

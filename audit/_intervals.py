@@ -21,7 +21,8 @@ Methods, by metric (the metrics documentation states them too):
   Hanley & McNeil's variance at θ (which keeps small groups and perfect separation from a
   zero-width interval), t Student's on ``min(positives, negatives) − 1`` degrees of
   freedom. Inside [0, 1].
-* **Brier score**: the delta method on the logit scale, Student's t on ``n − 1``.
+* **Brier score**: the union of the delta method on the logit scale and a Satterthwaite
+  scaled χ², Student's t on ``n − 1``.
 * **Expected calibration error** ``Σ_b |μ_b|``, ``μ_b = E[(Y − S)·1{S in bin b}]``: the
   triangle inequality bounds ``|ECE − ECE^| ≤ Σ_b |μ̂_b − μ_b|``, whose quantile comes from the
   bins' (floored) variances. Valid where the truth is 0 (a calibrated model), where a
@@ -488,7 +489,11 @@ def brier_intervals(
     qd2: FloatArray,
     values: FloatArray,
 ) -> GroupIntervals:
-    """Brier score intervals: delta method on the logit scale, Student t on ``n − 1``.
+    """Brier score intervals: the union of two approximations, Student t on ``n − 1``.
+
+    The delta method on the logit scale, and a Satterthwaite scaled χ² (``ν = 2B²/var``).
+    Squared errors are skewed; each approximation alone under-covers slightly with 30 rows
+    (0.93–0.94 measured), their union does not.
 
     Parameters
     ----------
@@ -520,8 +525,16 @@ def brier_intervals(
     variance = _divide(spread, weight**2) * _ddof(rows)
     n_eff = np.minimum(_kish(weight, q), rows)
 
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nu = 2.0 * values**2 / variance  # Satterthwaite: B as a scaled χ²
+
     def bounds(level: FloatArray, scale: float) -> Bounds:
-        lo, hi = _logit_bounds(values, variance / scale, n_eff * scale - 1.0, level)
+        df = n_eff * scale - 1.0
+        lo, hi = _logit_bounds(values, variance / scale, df, level)
+        s_lo, s_hi = _satterthwaite(values, nu * scale, df, level)
+        # The union of the two: squared errors are skewed, and each approximation follows
+        # one side of the skew (measured: neither alone holds 0.94 with 30 rows).
+        lo, hi = np.fmin(lo, s_lo), np.fmin(np.fmax(hi, s_hi), 1.0)
         # At an estimate of exactly 0 (or 1) every squared error is 0 (or 1): the exact
         # bound of a [0, 1] variable never seen away from that end in n rows.
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -530,7 +543,8 @@ def brier_intervals(
         hi = np.where(values == 0, reach, np.where(values == 1, 1.0, hi))
         return lo, hi
 
-    return GroupIntervals(values, "delta method, logit scale, Student t", bounds)
+    method = "union of the delta method on the logit scale and a Satterthwaite scaled χ²"
+    return GroupIntervals(values, method, bounds)
 
 
 def folded_normal_sum_quantile(sd: FloatArray, level: FloatArray) -> FloatArray:

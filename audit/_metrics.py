@@ -1,7 +1,7 @@
 """Metrics as pure functions of sufficient statistics.
 
 Each confusion-matrix rate is a ratio of two linear forms of the weighted counts
-``(tn, fp, fn, tp)``, so every group and every bootstrap replicate is computed by one matrix
+``(tn, fp, fn, tp)``, so every group (any grouping of the cells) is computed by one matrix
 product. A rate whose denominator is zero is **undefined**: NaN, with the reason recorded —
 never 0 (fairlearn and scikit-learn return 0 there, which lets one tiny group decide a ratio).
 """

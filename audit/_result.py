@@ -231,14 +231,20 @@ def criterion_notes(c: CriterionResult) -> list[str]:
         group, rows = next(iter(c.rows_to_decide.items()))
         more = c.data_factor
         now = math.floor(rows / more + 1e-9)  # rows = ⌈factor · now⌉
-        amount = (
-            f"about {more:.1f}× the data" if more >= 1.95 else f"about {more - 1:.0%} more data"
-        )
-        lines.append(
-            f"If the estimates held, {amount} would decide it ({c.would_decide}): about "
-            f"{rows:,} rows in {group} (now {now:,}), the smallest group compared, and as many "
-            "times more in every other group."
-        )
+        if more > 100:
+            lines.append(
+                f"Even 100× the data would not decide it at these estimates (about "
+                f"{more:,.0f}× would, {c.would_decide}): the estimate is close to the limit."
+            )
+        else:
+            amount = (
+                f"about {more:.1f}× the data" if more >= 1.95 else f"about {more - 1:.0%} more data"
+            )
+            lines.append(
+                f"If the estimates held, {amount} would decide it ({c.would_decide}): about "
+                f"{rows:,} rows in {group} (now {now:,}), the smallest group compared, and as "
+                "many times more in every other group."
+            )
     return lines
 
 

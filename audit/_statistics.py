@@ -1,7 +1,7 @@
 """The counting step: one pass over the rows into sufficient statistics per intersectional cell.
 
 A *cell* is one combination of the categories of every sensitive feature (``Female × Black``).
-Everything fairtrail reports — per-group rates, disparities, bootstrap replicates — is a pure
+Everything fairtrail reports — per-group rates, disparities, intervals — is a pure
 function of the :class:`CellStatistics` computed here. This is the only module that sees rows,
 so it is the only one an out-of-core engine (DuckDB, Spark) has to replace.
 
@@ -92,10 +92,11 @@ class RegressionMoments:
     """Per-cell weighted moment sums of a regression audit, in joint residual × y_true bins.
 
     Points are exact: every metric is a function of the moment sums over all bins (plus the
-    centred ``y_true`` moments per cell, which make R² numerically stable). The bins exist for
-    the bootstrap: each resampled row carries its bin's mean moments, and rows are binned by
-    the quantiles of both the residual and ``y_true`` so that little variation hides inside a
-    bin.
+    centred ``y_true`` moments per cell, which make R² numerically stable). The intervals need
+    each cell's second moments of the summands, ``Σxxᵀ``: the bins' sums give its part between
+    the bins (``Σ n_b·x̄_b·x̄_bᵀ``) and ``within_scatter`` the part within them, so the total is
+    exact whatever the bins. (The bins were cut for an earlier bootstrap; one per cell would
+    now do, and would let the engines drop the quantile binning.)
 
     Attributes
     ----------
@@ -114,7 +115,7 @@ class RegressionMoments:
     within_scatter : ndarray of shape (n_cells, 7, 7)
         Per cell, ``Σ (x − x̄_bin)(x − x̄_bin)ᵀ`` over its rows, where ``x`` is a row's
         vector of the seven summands and ``x̄_bin`` their mean in the row's bin: the
-        variation the bins hide, which the bootstrap adds back (see ``_replicates``).
+        variation the bins hide (see ``_group_stats._cell_products``).
     """
 
     count: npt.NDArray[np.int64]
@@ -128,7 +129,7 @@ class RegressionMoments:
 
     @property
     def n_bins(self) -> int:
-        """Number of bootstrap bins per cell."""
+        """Number of moment bins per cell."""
         return int(self.count.shape[1])
 
 
@@ -271,9 +272,12 @@ class _ScoreBinning:
         if self.values is not None:
             return np.searchsorted(self.values, score).astype(np.intp)
         n_bins = self.ece_bin.size
-        out: npt.NDArray[np.intp] = np.minimum(
-            ((score - self.lo) / self.width * n_bins).astype(np.intp), n_bins - 1
-        )
+        # (s − lo) / width · n_bins, in that order (as the SQL engines compute it), in place
+        scaled = score - self.lo
+        scaled /= self.width
+        scaled *= n_bins
+        out: npt.NDArray[np.intp] = scaled.astype(np.intp)
+        np.minimum(out, n_bins - 1, out=out)
         return out
 
 
@@ -331,7 +335,7 @@ def count_statistics(
         Scores are probabilities: equal-width bins span [0, 1].
     regression_bins : int, default 8
         Regression only: quantile bins of the residual and of ``y_true`` each (their product
-        is the number of bootstrap bins per cell).
+        is the number of moment bins per cell).
     chunk : int, default CHUNK_ROWS
         Rows counted at a time (bounds the memory of temporaries; the counts do not depend
         on it).
@@ -360,7 +364,10 @@ def count_statistics(
     weight = np.zeros(size) if w is not None else None
     weight_sq = np.zeros(size) if w is not None else None  # Σw², only when weighted
     for rows in _chunks(data.n_rows, chunk):
-        index = row_cell[rows].astype(np.intp) * 4 + data.y_true[rows] * 2 + data.y_pred[rows]
+        index = row_cell[rows].astype(np.intp)  # cell · 4 + y_true · 2 + y_pred, in place
+        index *= 4
+        index += data.y_true[rows] * 2
+        index += data.y_pred[rows]
         count += np.bincount(index, minlength=size)
         if weight is not None and weight_sq is not None and w is not None:
             w_rows = w[rows]
@@ -417,7 +424,11 @@ def _score_histogram(
         s, cell = score[rows], row_cell[rows]
         index = binning.index(s)
         bin_of[rows] = index
-        key = (cell.astype(np.intp) * 2 + data.y_true[rows]) * n_bins + index
+        key = cell.astype(np.intp)  # (cell · 2 + y_true) · n_bins + bin, in place
+        key *= 2
+        key += data.y_true[rows]
+        key *= n_bins
+        key += index
         add("count", np.bincount(key, minlength=size))
         ws = s if w is None else s * w[rows]
         if w is not None:
@@ -499,7 +510,7 @@ def _missing_counts(
     return columns, out
 
 
-#: Fine bins of the histogram that regression bootstrap bins are cut from.
+#: Fine bins of the histogram that regression moment bins are cut from.
 FINE_BINS = 1 << 14
 
 

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -290,6 +290,15 @@ SETTINGS: tuple[Setting, ...] = (
         ((1.0, 2.0, 3.0), (1.0, 2.0, 3.0)),
         ("roc_auc", "brier_score_loss", "expected_calibration_error"),
         ("roc_auc", "expected_calibration_error"),
+    ),
+    Setting(
+        "weighted scores 3×100",
+        "scores",
+        (100,) * 3,
+        ((1.0, 2.0, 3.0), (0.6, 2.0, 3.0), (1.0, 1.0, 1.0)),
+        ("roc_auc", "brier_score_loss", "expected_calibration_error"),
+        ("roc_auc",),
+        weighted=True,
     ),
     # Regression: normal errors with group-dependent bias and spread.
     Setting(
@@ -618,6 +627,52 @@ def table(
     )
 
 
+#: The summary's columns: a label and which interval kinds it takes the lowest coverage of.
+SUMMARY = (
+    ("each group", lambda k: k.endswith(": each group")),
+    ("all groups jointly", lambda k: k.endswith(": all groups jointly")),
+    ("whole population", lambda k: k.endswith(": whole population")),
+    (
+        "disparities and criteria",
+        lambda k: (" (" in k or k.startswith("criterion ")) and not k.endswith("(bounds)"),
+    ),
+)
+
+
+def _lowest(kinds: dict[str, dict[str, Tally]], keep: Callable[[str], bool], variant: str) -> str:
+    found = [
+        t.coverage
+        for k, v in kinds.items()
+        if keep(k)
+        for t in [v.get(variant)]
+        if t is not None and t.defined
+    ]
+    return f"{min(found):.3f}" if found else "—"
+
+
+def summary(
+    new: dict[str, dict[str, dict[str, Tally]]],
+    old: dict[str, dict[str, dict[str, Tally]]] | None,
+) -> Iterator[str]:
+    """A markdown table: per setting, the lowest coverage of each family of interval kinds.
+
+    New beside old (old: the intervals it printed; its verdicts used its simultaneous
+    bounds, shown in the full table).
+    """
+    head = "| setting | " + " | ".join(
+        f"{label}: new" + (f" | {label}: old" if old is not None else "") for label, _ in SUMMARY
+    )
+    yield head + " |"
+    yield "|---" * (1 + len(SUMMARY) * (2 if old is not None else 1)) + "|"
+    for name, kinds in new.items():
+        cells = []
+        for _, keep in SUMMARY:
+            cells.append(_lowest(kinds, keep, "printed"))
+            if old is not None:
+                cells.append(_lowest(old.get(name, {}), keep, "printed"))
+        yield f"| {name} | " + " | ".join(cells) + " |"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=500)
@@ -650,6 +705,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  old ({args.old}) not measured: {last}", file=sys.stderr)
     lines = list(table(new, old, args.runs))
     print("\n".join(lines))
+    print()
+    print("\n".join(summary(new, old)))
     print(f"\n{len(chosen)} settings, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

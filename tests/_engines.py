@@ -45,6 +45,14 @@ def write(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def write_parts(frame: pd.DataFrame, folder: Path, parts: int = 3) -> Path:
+    """``frame`` as ``parts`` Parquet files ``part-00000.parquet`` … in a new ``folder``."""
+    folder.mkdir()
+    for i, chunk in enumerate(np.array_split(np.arange(len(frame)), parts)):
+        write(frame.iloc[chunk], folder / f"part-{i:05d}.parquet")
+    return folder
+
+
 def memory_statistics(path: Path, roles: Roles) -> CellStatistics:
     """What the in-memory engine counts from ``path`` (read, validate, count)."""
     labels = [] if roles.task == "regression" else [roles.y_true, roles.y_pred]

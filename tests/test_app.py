@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
+from audit import criterion_notes
 from fairtrail import review as rv
 from fairtrail.identity import add_user
 from fairtrail.signoff import SignoffStore
@@ -106,6 +107,16 @@ def test_overview_shows_the_verdicts_and_the_decision(app: AppTest, review_bundl
     assert len(app.get("vega_lite_chart")) == len(rv.criteria_charts(review))
     criteria = app.dataframe[0].value
     assert list(criteria["criterion"]) == [c.criterion for c in review.result.criteria]
+    # The interval shown is the one that decided; what is left out, and what more data would
+    # decide, is in each criterion's meaning.
+    for c, (interval, meaning) in zip(
+        review.result.criteria, zip(criteria["interval"], criteria["meaning"], strict=True),
+        strict=True,
+    ):  # fmt: skip
+        if c.estimate.defined:
+            assert interval == f"[{c.estimate.lower:.3f}, {c.estimate.upper:.3f}]"
+        for note in criterion_notes(c):
+            assert note in meaning
 
 
 def test_provenance_shows_the_steps_graph_and_datasets(app: AppTest) -> None:

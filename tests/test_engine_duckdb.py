@@ -21,6 +21,7 @@ from _engines import (
     predictions_frame,
     same_error,
     write,
+    write_parts,
 )
 
 from audit import DataValidationError
@@ -88,10 +89,7 @@ def test_whole_audits_agree_metric_by_metric(tmp_path: Path) -> None:
 def test_a_folder_of_parquet_parts_equals_the_whole_file(tmp_path: Path) -> None:
     frame = predictions_frame(9_000, score_decimals=3)
     whole = write(frame, tmp_path / "whole.parquet")
-    parts = tmp_path / "parts"
-    parts.mkdir()
-    for i, chunk in enumerate(np.array_split(np.arange(len(frame)), 3)):
-        write(frame.iloc[chunk], parts / f"part-{i:05d}.parquet")
+    parts = write_parts(frame, tmp_path / "parts")
     (parts / "_SUCCESS").write_text("")  # as Spark leaves it: not data
     assert [p.name for p in find_files(parts).files] == [
         "part-00000.parquet",
@@ -264,7 +262,7 @@ def test_regression_moments_equal_the_in_memory_engines(
     g, w = got.regression, want.regression  # type: ignore[attr-defined]
     assert got.categories == want.categories  # type: ignore[attr-defined]
     np.testing.assert_array_equal(got.cells, want.cells)  # type: ignore[attr-defined]
-    np.testing.assert_array_equal(g.count, w.count)  # the same bootstrap bins, row for row
+    np.testing.assert_array_equal(g.count, w.count)  # the same moment bins, row for row
     np.testing.assert_array_equal(g.y_any, w.y_any)
     np.testing.assert_array_equal(g.y_varies, w.y_varies)
     np.testing.assert_array_equal(got.missing_count, want.missing_count)  # type: ignore[attr-defined]

@@ -28,6 +28,7 @@ from _engines import (
     predictions_frame,
     same_error,
     write,
+    write_parts,
 )
 
 from audit import DataValidationError, count_statistics, prepare_data
@@ -153,10 +154,9 @@ def test_a_folder_of_parquet_parts_equals_the_whole_file(
 ) -> None:
     frame = predictions_frame(3_000, score_decimals=3)
     whole = write(frame, tmp_path / "whole.parquet")
-    parts = tmp_path / "parts [2024]"  # a glob character in the path: Spark must not glob it
-    parts.mkdir()
-    for i, chunk in enumerate(np.array_split(np.arange(len(frame)), 3)):
-        write(frame.iloc[chunk], parts / f"part-{i:05d}.parquet")
+    parts = write_parts(
+        frame, tmp_path / "parts [2024]"
+    )  # a glob character in the path: Spark must not glob it
     (parts / "_SUCCESS").write_text("")  # as Spark leaves it: not data
     assert len(find_files(parts).files) == 3
     assert_same_statistics(spark_statistics(parts), memory_statistics(whole, ROLES))
@@ -445,10 +445,7 @@ def test_squared_weights_by_the_dense_counter_and_by_sql_equal_the_in_memory_eng
     frame = predictions_frame(2_000, seed=11, score_decimals=3)
     frame["weight"] = np.random.default_rng(11).integers(0, 4_000_000_000, len(frame))
     whole = write(frame, tmp_path / "whole.parquet")
-    parts = tmp_path / "parts"
-    parts.mkdir()
-    for i, chunk in enumerate(np.array_split(np.arange(len(frame)), 3)):
-        write(frame.iloc[chunk], parts / f"part-{i:05d}.parquet")
+    parts = write_parts(frame, tmp_path / "parts")
     want = memory_statistics(whole, ROLES)
     assert want.confusion_weight_sq is not None
     assert want.scores is not None

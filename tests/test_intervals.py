@@ -190,7 +190,8 @@ def test_calibrated_scores_get_an_ece_interval_from_zero() -> None:
 
 
 def test_brier_score_interval_by_rows() -> None:
-    # delta method on the logit scale: se(B)/(B(1 − B)) with se from the rows' squared errors
+    # the union of the delta method on the logit scale (se(B)/(B(1 − B)), se from the rows'
+    # squared errors) and a Satterthwaite scaled χ²
     rng = np.random.default_rng(2)
     s = np.round(rng.random(300), 3)  # few enough distinct values for exact bins
     y = (rng.random(300) < s).astype(int)
@@ -201,7 +202,11 @@ def test_brier_score_interval_by_rows() -> None:
     t = sps.t.ppf(0.975, d.size - 1)
     logit = math.log(b / (1 - b))
     half = t * se / (b * (1 - b))
-    want = (1 / (1 + math.exp(-(logit - half))), 1 / (1 + math.exp(-(logit + half))))
+    delta = (1 / (1 + math.exp(-(logit - half))), 1 / (1 + math.exp(-(logit + half))))
+    # Satterthwaite: B·ν/χ²_ν at the normal tail that t₂₉₉ leaves, ν = 2B²/se²
+    nu, alpha = 2 * b**2 / se**2, 2 * sps.norm.sf(t)
+    scaled = (nu * b / sps.chi2.ppf(1 - alpha / 2, nu), nu * b / sps.chi2.ppf(alpha / 2, nu))
+    want = (min(delta[0], scaled[0]), max(delta[1], scaled[1]))  # their union
     e = r.overall["brier_score_loss"]
     assert e.value == pytest.approx(b, rel=1e-12)
     assert (e.lower, e.upper) == pytest.approx(want, rel=1e-9)
@@ -528,3 +533,33 @@ def test_without_intervals_points_are_unchanged() -> None:
         assert math.isnan(b.lower)
     assert dict(without.interval_methods) == {}
     assert "Clopper–Pearson" in with_iv.interval_methods["selection_rate"]
+
+
+@QUIET
+@pytest.mark.parametrize("task", ["binary_classification", "regression"])
+def test_constant_weights_change_no_interval(task: str) -> None:
+    """Every row weighing 2.5 is the unweighted audit: effective sizes are the rows."""
+    rng = np.random.default_rng(8)
+    n = 300
+    g = rng.choice(["a", "b", "c"], n)
+    if task == "regression":
+        y = rng.normal(0, 1, n)
+        p, s = y + rng.normal(0.2, 1, n), None
+    else:
+        y = rng.integers(0, 2, n)
+        s = np.round(np.clip(0.3 + 0.4 * y + rng.normal(0, 0.2, n), 0, 1), 3)
+        p = (s > 0.5).astype(int)
+    options = AuditOptions(task=task)  # type: ignore[arg-type]
+    plain = audit_predictions(y, p, sensitive_features={"g": g}, y_score=s, options=options)
+    weighted = audit_predictions(
+        y, p, sensitive_features={"g": g}, y_score=s, sample_weight=np.full(n, 2.5),
+        options=options,
+    )  # fmt: skip
+    a, b = plain.groups_frame(), weighted.groups_frame()
+    for column in ("value", "lower", "upper", "simultaneous_lower", "simultaneous_upper"):
+        np.testing.assert_allclose(a[column], b[column], rtol=1e-7, atol=1e-12, err_msg=column)
+    np.testing.assert_allclose(
+        plain.disparities_frame()[["lower", "upper"]],
+        weighted.disparities_frame()[["lower", "upper"]],
+        rtol=1e-7, atol=1e-12,
+    )  # fmt: skip

@@ -7,6 +7,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit import (
     AuditOptions,
@@ -281,3 +283,23 @@ def test_integer_labels_against_text_labels_compare_as_text() -> None:
         r"\['0', '1000000000', 'x'\]",
     ):
         prep(frame(y=[0, 10**9, 10**9, 0], p=["0", "x", "x", "0"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.none(), st.sampled_from(["a", " a", "B", "", "é", "a "])), max_size=40
+    ),
+    dtype=st.sampled_from(["str", "string[pyarrow]"]),
+)
+def test_arrow_dictionary_codes_equal_pandas_factorize(
+    values: list[str | None], dtype: str
+) -> None:
+    """The Arrow path of a string column gives pd.factorize's codes and values exactly."""
+    from audit._validation import _factorize
+
+    series = pd.Series(values, dtype=dtype)
+    codes, uniques = _factorize(series)
+    want_codes, want_uniques = pd.factorize(series, use_na_sentinel=True)
+    np.testing.assert_array_equal(codes, want_codes)
+    assert uniques == list(want_uniques)

@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _engines import ROLES, assert_same_statistics, memory_statistics, predictions_frame, write
+from _engines import (
+    ROLES,
+    assert_same_statistics,
+    memory_statistics,
+    predictions_frame,
+    write,
+    write_parts,
+)
 
 from audit import count_statistics, prepare_data
 from audit._engines import Roles, count_files, find_files
@@ -142,10 +149,7 @@ def test_duckdb_equals_the_in_memory_engine_over_parts(tmp_path: Path, dtype: st
     elif dtype == "int64":
         frame["weight"] = rng.integers(0, 4_000_000_000, len(frame)).astype(np.int64)
     whole = write(frame, tmp_path / "whole.parquet")
-    parts = tmp_path / "parts"
-    parts.mkdir()
-    for i, chunk in enumerate(np.array_split(np.arange(len(frame)), 3)):
-        write(frame.iloc[chunk], parts / f"part-{i:05d}.parquet")
+    parts = write_parts(frame, tmp_path / "parts")
     want = memory_statistics(whole, ROLES)
     got = count_files(find_files(parts), ROLES, "duckdb").statistics
     assert_same_statistics(got, want)  # Σw² included, to rounding

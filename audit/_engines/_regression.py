@@ -1,16 +1,16 @@
-"""The counting step of a regression audit as SQL: moments per cell and bootstrap bin.
+"""The counting step of a regression audit as SQL: moments per cell and moment bin.
 
 Three aggregate queries, none returning rows:
 
 1. **profile**: row count, the labels' and weight's problems, the ranges of the residual
    ``e = ŷ − y`` and of ``y``, and the weighted mean of ``y`` (the shift ``c``);
 2. **fine**: fine equal-width histograms of ``e`` and of ``y`` (``GROUPING SETS``), from which
-   the bootstrap bins' edges are cut by counts alone, as the in-memory engine cuts them;
+   the moment bins' edges are cut by counts alone, as the in-memory engine cuts them;
 3. **groups**: one ``GROUP BY`` over the raw sensitive values and both bins, with the seven
    moment sums of :data:`~audit._statistics.REGRESSION_MOMENTS`, their 28 cross products (the
    within-bin scatter, by the one-pass formula), and ``min``/``max`` of ``y``.
 
-Points equal the in-memory engine's to rounding; the bootstrap bins are the same, so the
+Points equal the in-memory engine's to rounding; the moment bins are the same, so the
 intervals are too (the scatter to about 1e-9, from its one-pass formula).
 """
 
@@ -147,7 +147,7 @@ def count_regression(
             raise zero_weight_error(column)
     features, categories = sensitive_keys(roles, profile, types, values)
 
-    # Fine histograms of e and y: the bootstrap bins' edges, from counts alone.
+    # Fine histograms of e and y: the moment bins' edges, from counts alone.
     ranges = {}
     for name, lo_key, hi_key in (("e", "e_min", "e_max"), ("y", "y_min", "y_max")):
         lo = float(profile[lo_key])
@@ -198,7 +198,7 @@ def count_regression(
     ]
     aggregates += [f"MIN({y}) AS y_lo", f"MAX({y}) AS y_hi", f"SUM({weight} * {y}) AS wy"]
     aggregates += missing_counts_sql(d, columns, role_columns(roles))
-    say("groups: one GROUP BY over the cells and the bootstrap bins")
+    say("groups: one GROUP BY over the cells and the moment bins")
     for attempt in range(2):
         space = KeySpace(tuple(features), n_bins * n_bins)
         key = f"{space.key_sql(d, tail)} AS k"

@@ -1,7 +1,7 @@
 """The trade-off frontier: every candidate audited on held-out data, its cost, and the choice.
 
 Each candidate's predictions on the held-out split are audited by the audit engine
-(:func:`audit.audit_predictions`), so performance and disparity come with the same bootstrap
+(:func:`audit.audit_predictions`), so performance and disparity come with the same
 intervals as any audit. Against the unmitigated *baseline* each candidate gets a cost table:
 
 - ``performance_change``: candidate − baseline of the performance metric (for accuracy,
