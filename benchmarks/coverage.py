@@ -73,12 +73,16 @@ class Setting:
 
 def _rates(base: float, tpr: float, fpr: float) -> dict[str, float]:
     sr = base * tpr + (1 - base) * fpr
+    precision = base * tpr / sr if sr > 0 else math.nan
     return {
         "selection_rate": sr,
         "true_positive_rate": tpr,
         "false_positive_rate": fpr,
-        "precision": base * tpr / sr if sr > 0 else math.nan,
+        "precision": precision,
         "accuracy": base * tpr + (1 - base) * (1 - fpr),
+        "balanced_accuracy": (tpr + 1 - fpr) / 2,
+        # F1 = 2TP / (2TP + FP + FN), in population shares
+        "f1_score": 2 * base * tpr / (2 * base * tpr + (1 - base) * fpr + base * (1 - tpr)),
     }
 
 
@@ -231,7 +235,20 @@ SETTINGS: tuple[Setting, ...] = (
         "near parity 3×100", (100,) * 3, ((0.4, 0.6, 0.15), (0.4, 0.6, 0.1667), (0.4, 0.6, 0.15))
     ),
     # A clear gap.
-    _rates_setting("gap 3×100", (100,) * 3, ((0.5, 0.3, 0.1), (0.5, 0.5, 0.1), (0.5, 0.7, 0.1))),
+    _rates_setting(
+        "gap 3×100",
+        (100,) * 3,
+        ((0.5, 0.3, 0.1), (0.5, 0.5, 0.1), (0.5, 0.7, 0.1)),
+        metrics=(
+            "selection_rate",
+            "true_positive_rate",
+            "false_positive_rate",
+            "precision",
+            "accuracy",
+            "balanced_accuracy",
+            "f1_score",
+        ),
+    ),
     # Rates at 0 and 1, and close to them.
     _rates_setting(
         "rates at 0 and 1, 3×40", (40,) * 3, ((0.5, 0.0, 0.0), (0.5, 1.0, 1.0), (0.5, 1.0, 0.0))

@@ -99,13 +99,15 @@ def test_f1_maps_the_exact_bounds_of_the_jaccard_index() -> None:
     assert (lo[0], hi[0]) == pytest.approx((2 * j_lo / (1 + j_lo), 2 * j_hi / (1 + j_hi)))
 
 
-def test_balanced_accuracy_is_the_box_of_tpr_and_tnr_at_root_level() -> None:
+def test_balanced_accuracy_combines_the_exact_bounds_in_quadrature() -> None:
+    # MOVER: B = (0.8 + 0.9)/2; L = B − ½√((0.8 − l₁)² + (0.9 − l₂)²), U likewise.
     tpr = proportion_intervals(np.array([40.0]), np.array([50.0]))
     tnr = proportion_intervals(np.array([45.0]), np.array([50.0]))
     lo, hi = balanced_accuracy_intervals(tpr, tnr).bounds(0.95)
-    each = math.sqrt(0.95)
-    (a_lo, a_hi), (b_lo, b_hi) = cp_oracle(40, 50, each), cp_oracle(45, 50, each)
-    assert (lo[0], hi[0]) == pytest.approx(((a_lo + b_lo) / 2, (a_hi + b_hi) / 2))
+    (a_lo, a_hi), (b_lo, b_hi) = cp_oracle(40, 50, 0.95), cp_oracle(45, 50, 0.95)
+    want_lo = 0.85 - math.hypot(0.8 - a_lo, 0.9 - b_lo) / 2
+    want_hi = 0.85 + math.hypot(a_hi - 0.8, b_hi - 0.9) / 2
+    assert (lo[0], hi[0]) == pytest.approx((want_lo, want_hi))
 
 
 # ---------------------------------------------------------------------------------------------
