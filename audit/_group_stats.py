@@ -17,14 +17,10 @@ import numpy.typing as npt
 
 from audit._intervals import (
     GroupIntervals,
-    auc_intervals,
     balanced_accuracy_intervals,
-    brier_intervals,
     complement_intervals,
-    ece_intervals,
     jaccard_f1_intervals,
     proportion_intervals,
-    regression_intervals,
 )
 from audit._metrics import (
     _RATES,
@@ -39,6 +35,8 @@ from audit._metrics import (
     regression_metrics,
     roc_auc_from_histogram,
 )
+from audit._regression_intervals import regression_intervals
+from audit._score_intervals import auc_intervals, brier_intervals, ece_intervals
 from audit._statistics import CellStatistics, RegressionMoments, ScoreHistogram
 
 __all__ = ["GroupValues", "ScoreCells", "by_group", "group_values"]
@@ -81,8 +79,8 @@ def _confusion(
     support = confusion_support(count.round().astype(np.int64))
     if not intervals:
         return values, support, None
-    weighted = stats.weighted and stats.confusion_weight_sq is not None
-    weight_sq = by_group(matrix, stats.confusion_weight_sq) if weighted else None  # type: ignore[arg-type]
+    squares = stats.confusion_weight_sq  # None when unweighted
+    weight_sq = None if squares is None else by_group(matrix, squares)
 
     def rate(num: tuple[float, ...], den: tuple[float, ...]) -> GroupIntervals:
         n, d = np.array(num) > 0, np.array(den, dtype=np.float64)

@@ -25,6 +25,7 @@ __all__ = [
     "brier_from_totals",
     "calibration_onehot",
     "confusion_metrics",
+    "divide",
     "ece_from_gaps",
     "regression_metrics",
     "roc_auc_from_histogram",
@@ -233,8 +234,15 @@ _DEN = np.array([r.denominator for r in _RATES], dtype=np.float64).T
 _RATE_INDEX = {r.info.name: i for i, r in enumerate(_RATES)}
 
 
-def _divide(num: FloatArray, den: FloatArray) -> FloatArray:
-    out = np.full(np.broadcast_shapes(num.shape, den.shape), np.nan)
+def divide(num: FloatArray, den: FloatArray) -> FloatArray:
+    """``num / den`` where ``den > 0``, NaN elsewhere (and no division warning).
+
+    Examples
+    --------
+    >>> divide(np.array([1.0, 1.0]), np.array([4.0, 0.0]))
+    array([0.25,  nan])
+    """
+    out = np.full(np.broadcast_shapes(np.shape(num), np.shape(den)), np.nan)
     np.divide(num, den, out=out, where=den > 0)
     return out
 
@@ -260,7 +268,7 @@ def confusion_metrics(weights: FloatArray) -> dict[str, FloatArray]:
     (0.25, True)
     """
     w = np.asarray(weights, dtype=np.float64)
-    rates = _divide(w @ _NUM, w @ _DEN)
+    rates = divide(w @ _NUM, w @ _DEN)
     out = {name: rates[..., i] for name, i in _RATE_INDEX.items()}
     out["balanced_accuracy"] = (out["true_positive_rate"] + out["true_negative_rate"]) / 2
     return {name: out[name] for name in CONFUSION_METRICS}
@@ -314,7 +322,7 @@ def roc_auc_from_histogram(weight: FloatArray) -> FloatArray:
     n0, n1 = w0.sum(axis=-1), w1.sum(axis=-1)
     below = np.cumsum(w0, axis=-1) - w0  # negative weight strictly below each bin
     pairs = (w1 * (below + 0.5 * w0)).sum(axis=-1)
-    out: FloatArray = np.clip(_divide(pairs, n0 * n1), 0.0, 1.0)  # rounding of weighted sums
+    out: FloatArray = np.clip(divide(pairs, n0 * n1), 0.0, 1.0)  # rounding of weighted sums
     return out
 
 
@@ -328,14 +336,14 @@ def brier_from_totals(
     total = label_weight.sum(axis=-1)
     sq = label_score_sumsq.sum(axis=-1)
     out: FloatArray = np.clip(
-        _divide(sq - 2.0 * label_score_sum[..., 1] + label_weight[..., 1], total), 0.0, 1.0
+        divide(sq - 2.0 * label_score_sum[..., 1] + label_weight[..., 1], total), 0.0, 1.0
     )
     return out
 
 
 def ece_from_gaps(gap: FloatArray, total_weight: FloatArray) -> FloatArray:
     """Expected calibration error from ``gap`` (..., 10) = Σw·(y − s) per calibration bin."""
-    out: FloatArray = _divide(np.abs(gap).sum(axis=-1), total_weight)
+    out: FloatArray = divide(np.abs(gap).sum(axis=-1), total_weight)
     return out
 
 
@@ -404,7 +412,7 @@ def auc_tie_bound(weight: FloatArray) -> FloatArray:
     0.25
     """
     w0, w1 = weight[..., 0, :], weight[..., 1, :]
-    return _divide(0.5 * (w0 * w1).sum(axis=-1), w0.sum(axis=-1) * w1.sum(axis=-1))
+    return divide(0.5 * (w0 * w1).sum(axis=-1), w0.sum(axis=-1) * w1.sum(axis=-1))
 
 
 def regression_metrics(
@@ -448,16 +456,16 @@ def regression_metrics(
     """
     m = np.asarray(moments, dtype=np.float64)
     w = m[..., 0]
-    mse = _divide(m[..., 2], w)
+    mse = divide(m[..., 2], w)
     if total_sum_of_squares is None:
-        total_sum_of_squares = m[..., 6] - _divide(m[..., 5] ** 2, w)
+        total_sum_of_squares = m[..., 6] - divide(m[..., 5] ** 2, w)
     sst = (
         total_sum_of_squares if constant is None else np.where(constant, 0.0, total_sum_of_squares)
     )
     return {
-        "mean_absolute_error": _divide(m[..., 3], w),
+        "mean_absolute_error": divide(m[..., 3], w),
         "root_mean_squared_error": np.sqrt(mse),
-        "mean_error": _divide(m[..., 1], w),
-        "mean_prediction": _divide(m[..., 4], w) + shift,
-        "r2_score": 1.0 - _divide(m[..., 2], sst),
+        "mean_error": divide(m[..., 1], w),
+        "mean_prediction": divide(m[..., 4], w) + shift,
+        "r2_score": 1.0 - divide(m[..., 2], sst),
     }

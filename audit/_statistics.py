@@ -25,6 +25,9 @@ __all__ = [
     "RegressionMoments",
     "ScoreHistogram",
     "count_statistics",
+    "median_bins",
+    "middle_ranks",
+    "middle_value",
 ]
 
 CONFUSION_BINS = ("tn", "fp", "fn", "tp")
@@ -459,6 +462,49 @@ def _score_histogram(
     )
 
 
+def middle_ranks(total: int) -> list[int]:
+    """The 0-based ranks of the middle rows of ``total`` (one twice when ``total`` is odd).
+
+    Examples
+    --------
+    >>> middle_ranks(5), middle_ranks(4)
+    ([2, 2], [1, 2])
+    """
+    return [(total - 1) // 2, total // 2]
+
+
+def median_bins(ends: npt.NDArray[np.integer[Any]], middle: list[int]) -> tuple[int, int, int]:
+    """The first and last bins holding the middle rows, and the rows before the first.
+
+    ``ends`` are the cumulative row counts of bins in score order.
+
+    Examples
+    --------
+    >>> # bins of 2, 0, 3 and 4 rows: rows 0-1, none, 2-4, 5-8
+    >>> median_bins(np.array([2, 2, 5, 9]), middle_ranks(9))  # row 4: bin 2, after 2 rows
+    (2, 2, 2)
+    >>> median_bins(np.array([2, 2, 5, 10]), middle_ranks(10))  # rows 4 and 5: bins 2 and 3
+    (2, 3, 2)
+    """
+    first, last = (int(np.searchsorted(ends, k, side="right")) for k in middle)
+    return first, last, int(ends[first - 1]) if first > 0 else 0
+
+
+def middle_value(ordered: npt.NDArray[np.float64], before: int, middle: list[int]) -> float:
+    """``np.median``'s value from the sorted scores of the bins holding the middle rows.
+
+    ``before`` rows precede ``ordered[0]``; the two middle rows are averaged (when they
+    differ: the average of equal values may not be exactly the value).
+
+    Examples
+    --------
+    >>> middle_value(np.array([0.3, 0.5]), 4, middle_ranks(10))  # ranks 4 and 5
+    0.4
+    """
+    low, high = ordered[middle[0] - before], ordered[middle[1] - before]
+    return float(np.mean([low, high])) if low != high else float(low)
+
+
 def _median_and_above(
     data: PreparedData,
     row_cell: npt.NDArray[np.int32],
@@ -476,15 +522,11 @@ def _median_and_above(
     assert score is not None
     n_cells = count.shape[0]
     ends = np.cumsum(count.sum(axis=(0, 1)))
-    total = int(ends[-1])
-    middle = [(total - 1) // 2, total // 2]
-    first, last = (int(np.searchsorted(ends, k, side="right")) for k in middle)
-    before = int(ends[first - 1]) if first > 0 else 0
+    middle = middle_ranks(int(ends[-1]))
+    first, last, before = median_bins(ends, middle)
     hit = np.flatnonzero((bin_of >= first) & (bin_of <= last))
     fetched = score[hit]
-    ordered = np.sort(fetched)
-    low, high = ordered[middle[0] - before], ordered[middle[1] - before]
-    median = float(np.mean([low, high])) if low != high else float(low)
+    median = middle_value(np.sort(fetched), before, middle)
     above = fetched > median
     fetched_cells = row_cell[hit][above]
     above_count = count[:, :, last + 1 :].sum(axis=(1, 2)) + np.bincount(

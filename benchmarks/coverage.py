@@ -406,7 +406,7 @@ class Tally:
         return self.covered / self.defined if self.defined else math.nan
 
 
-def _audit(s: Setting, data: dict[str, Any], method: str, old: bool) -> Any:
+def _audit(s: Setting, data: dict[str, Any], method: str) -> Any:
     from audit import AuditOptions, Policy, Threshold, audit_predictions
 
     fields = {f.name for f in dataclasses.fields(AuditOptions)}
@@ -547,7 +547,7 @@ def run_setting(
         data = sample(s, rng)
         data["seed"] = i
         for method in methods:
-            score(s, _audit(s, data, method, old), method, truth, tallies, old)
+            score(s, _audit(s, data, method), method, truth, tallies, old)
     return tallies
 
 

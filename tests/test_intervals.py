@@ -21,11 +21,10 @@ from audit import AuditOptions, AuditResult, Policy, Threshold, audit_prediction
 from audit._intervals import (
     balanced_accuracy_intervals,
     clopper_pearson,
-    delong_variance,
-    folded_normal_sum_quantile,
     jaccard_f1_intervals,
     proportion_intervals,
 )
+from audit._score_intervals import delong_variance, folded_normal_sum_quantile
 
 from _tables import rows_of
 
@@ -219,12 +218,18 @@ def test_brier_score_interval_by_rows() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_mean_error_interval_is_students_t() -> None:
-    rng = np.random.default_rng(3)
-    y = rng.normal(10, 3, 40)
-    e = rng.normal(0.4, 2, 40)
-    r = audit_predictions(y, y + e, sensitive_features={"g": ["a"] * 40},
+def one_group_regression(seed: int, bias: float, n: int) -> tuple[np.ndarray, AuditResult]:
+    """Errors ``e ~ N(bias, 2²)`` on ``n`` rows of one group, and their regression audit."""
+    rng = np.random.default_rng(seed)
+    y = rng.normal(10, 3, n)
+    e = rng.normal(bias, 2.0, n)
+    r = audit_predictions(y, y + e, sensitive_features={"g": ["a"] * n},
                           options=AuditOptions(task="regression"))  # fmt: skip
+    return e, r
+
+
+def test_mean_error_interval_is_students_t() -> None:
+    e, r = one_group_regression(3, 0.4, 40)
     got = r.overall["mean_error"]
     want = sps.t.interval(0.95, 39, loc=e.mean(), scale=e.std(ddof=1) / math.sqrt(40))
     assert got.value == pytest.approx(e.mean(), rel=1e-9)
@@ -233,11 +238,7 @@ def test_mean_error_interval_is_students_t() -> None:
 
 def test_rmse_interval_is_satterthwaite_with_the_normal_theory_cap() -> None:
     # Errors with mean 0: the normal-theory ν is n (mean of n χ²₁), so ν = min(ν̂, n).
-    rng = np.random.default_rng(4)
-    y = rng.normal(10, 3, 60)
-    e = rng.normal(0.0, 2.0, 60)
-    r = audit_predictions(y, y + e, sensitive_features={"g": ["a"] * 60},
-                          options=AuditOptions(task="regression"))  # fmt: skip
+    e, r = one_group_regression(4, 0.0, 60)
     mse = float((e**2).mean())
     var = float((e**2).var(ddof=1) / 60)
     mu, s2 = e.mean(), e.var(ddof=1)

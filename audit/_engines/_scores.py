@@ -18,7 +18,13 @@ import pyarrow.compute as pc
 
 from audit._engines._base import Dialect, Roles, SqlSource, groups_sql, literal, numbers, sum_by
 from audit._engines._keys import KeyColumn, KeySpace
-from audit._statistics import ScoreHistogram, score_bins
+from audit._statistics import (
+    ScoreHistogram,
+    median_bins,
+    middle_ranks,
+    middle_value,
+    score_bins,
+)
 
 __all__ = [
     "SCORE_PROBLEMS",
@@ -201,12 +207,12 @@ def histogram(
     score_sumsq = sum_by(key, s2, size)
     # The median of every score, exactly (np.median's definition), and the rows above it.
     total = int(n.sum())
-    middle = [(total - 1) // 2, total // 2]
+    middle = middle_ranks(total)
     if score_value is not None:
         order = np.argsort(score_value, kind="stable")
         ends = np.cumsum(n[order])
         picked = [score_value[order][np.searchsorted(ends, k, side="right")] for k in middle]
-        median = float(np.mean(picked)) if picked[0] != picked[1] else float(picked[0])
+        median = middle_value(np.array(picked), middle[0], middle)
         above = score_value > median
         above_count = sum_by(cell[above], n[above], n_cells)
         above_weight = sum_by(cell[above], w[above], n_cells)
@@ -271,9 +277,7 @@ class Fetched:
         middle: list[int],
     ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The exact median (np.median's), and the rows and weight above it by cell."""
-        ordered = np.sort(self.values)
-        picked = [ordered[k - self.before] for k in middle]
-        median = float(np.mean(picked)) if picked[0] != picked[1] else float(picked[0])
+        median = middle_value(np.sort(self.values), self.before, middle)
         # The bins after the fetched ones are wholly above the median; within them, the
         # fetched scores above it.
         high = bin_index > self.last
@@ -334,9 +338,8 @@ def _binned_median(
     """The exact median from the scores of the bins holding the middle rows (a query)."""
     n_bins = binning.ece_bin.size
     per_bin = sum_by(bin_index, n, n_bins).round().astype(np.int64)
-    ends = np.cumsum(per_bin)
-    bins = sorted({int(np.searchsorted(ends, k, side="right")) for k in middle})
-    before = int(ends[bins[0] - 1]) if bins[0] > 0 else 0
+    first, last, before = median_bins(np.cumsum(per_bin), middle)
+    bins = sorted({first, last})
     q = src.dialect.q
     s = q(roles.y_score or "")
     expr = bin_sql(src.dialect, roles.y_score or "", binning)
@@ -349,5 +352,5 @@ def _binned_median(
     ).to_pandas()
     values = rows["s"].to_numpy(np.float64)
     weights = rows["w"].to_numpy(np.float64) if roles.sample_weight else np.ones(len(rows))
-    fetched = Fetched(values, located.cells(rows), weights, before, bins[-1])
+    fetched = Fetched(values, located.cells(rows), weights, before, last)
     return fetched.median(bin_index, n, w, cell, n_cells, middle)
