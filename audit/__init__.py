@@ -14,7 +14,13 @@ Examples
 """
 
 from audit._api import AUDIT_STEPS, audit_predictions, run_audit
-from audit._bundle import read_bundle, result_json, verify_bundle, write_bundle
+from audit._bundle import (
+    check_bundle_target,
+    read_bundle,
+    result_json,
+    verify_bundle,
+    write_bundle,
+)
 from audit._engine import audit_statistics
 from audit._exceptions import (
     BundleError,
@@ -36,7 +42,16 @@ from audit._result import (
     GroupResult,
     criterion_notes,
 )
-from audit._spec import AuditSpec, DataSpec, LineageSpec, load_spec, parse_spec
+from audit._spec import (
+    AuditSpec,
+    DataSpec,
+    LineageSpec,
+    TomlLines,
+    check_memory_limit,
+    decode_text,
+    load_spec,
+    parse_spec,
+)
 from audit._statistics import CellStatistics, count_statistics
 from audit._validation import prepare_data
 
@@ -65,11 +80,15 @@ __all__ = [
     "Policy",
     "SpecError",
     "Threshold",
+    "TomlLines",
     "UndefinedMetricWarning",
     "audit_predictions",
     "audit_statistics",
+    "check_bundle_target",
+    "check_memory_limit",
     "count_statistics",
     "criterion_notes",
+    "decode_text",
     "judge",
     "load_spec",
     "parse_spec",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -11,11 +12,20 @@ import pandas as pd
 
 from audit._engine import compute_audit, warn_undefined
 from audit._engines import Counted, InputFiles, Roles, choose_engine, count_files, find_files
+from audit._engines._base import number_columns, role_map
 from audit._exceptions import DataValidationError, SpecError
 from audit._io import read_predictions
-from audit._policy import Policy
+from audit._policy import Policy, Threshold
 from audit._result import AuditOptions, AuditResult
-from audit._spec import AuditSpec
+from audit._spec import (
+    AuditSpec,
+    DataSpec,
+    LineageSpec,
+    _shown,
+    check_audit_options,
+    load_spec,
+    parse_spec,
+)
 from audit._statistics import CellStatistics, count_statistics
 from audit._validation import PreparedData, check_same_length, prepare_data
 
@@ -25,10 +35,99 @@ __all__ = ["AUDIT_STEPS", "audit_predictions", "run_audit"]
 #: The steps :func:`run_audit` reports to ``on_step``, in order ("read" only for a file).
 AUDIT_STEPS = ("read", "validate", "count", "intervals")
 _INTERVALS_STEP = "Intervals, disparities, verdicts"
+_RUN = "run_audit(spec, data)"
+_SPEC_KINDS = "an AuditSpec, a dict or the path of a TOML spec file"
+
+
+def _kind(value: object) -> str:
+    """What a wrong argument is, for a message: ``None``, ``a pandas DataFrame``, ``int``..."""
+    if value is None:
+        return "None"
+    if isinstance(value, str | bytes):
+        return "a string" if isinstance(value, str) else "bytes"
+    module = type(value).__module__.split(".")[0]
+    if module in ("pandas", "pyspark") and type(value).__name__ in ("DataFrame", "Series"):
+        return f"a {'Spark' if module == 'pyspark' else 'pandas'} {type(value).__name__}"
+    if isinstance(value, np.ndarray):
+        return f"a NumPy array of shape {value.shape}"
+    return type(value).__name__ if module == "builtins" else f"{module}.{type(value).__name__}"
+
+
+def _check_run_arguments(
+    spec: object, data: object, callbacks: Mapping[str, object]
+) -> tuple[AuditSpec, Any]:
+    """:func:`run_audit`'s spec (parsed or loaded when a dict or a path) and data, checked."""
+    if isinstance(spec, pd.DataFrame) or _is_spark(spec):
+        swapped = isinstance(data, AuditSpec | Mapping | str | os.PathLike)
+        raise SpecError(
+            f"{_RUN}: the first argument is {_kind(spec)}"
+            + (
+                " and the second the spec; pass the spec first: run_audit(spec, data)."
+                if swapped
+                else f"; pass the spec first ({_SPEC_KINDS}), then the data."
+            )
+        )
+    if isinstance(spec, Mapping):
+        spec = parse_spec(spec)
+    elif isinstance(spec, str | os.PathLike):
+        path = os.fspath(spec)
+        if not isinstance(path, str) or "\n" in path:
+            raise SpecError(
+                f"{_RUN}: spec must be {_SPEC_KINDS}; got "
+                + ("bytes" if not isinstance(path, str) else "a string of several lines")
+                + " (to audit TOML text, parse it with tomllib.loads and pass the dict)."
+            )
+        spec = load_spec(path)
+    elif isinstance(spec, AuditSpec):
+        _recheck_spec(spec)
+    else:
+        raise SpecError(f"{_RUN}: spec must be {_SPEC_KINDS}; got {_kind(spec)}.")
+    if data is not None and not isinstance(data, pd.DataFrame) and not _is_spark(data):
+        raise DataValidationError(
+            f"{_RUN}: data must be a pandas DataFrame, or None to read data.path; "
+            f"got {_kind(data)}."
+        )
+    for name, callback in callbacks.items():
+        if callback is not None and not callable(callback):
+            raise SpecError(f"run_audit: {name} must be callable or None; got {_kind(callback)}.")
+    return spec, data
+
+
+def _recheck_spec(spec: AuditSpec) -> None:
+    """Check an AuditSpec built in Python (not by parse_spec) as a parsed one is checked."""
+    parts = {"data": DataSpec, "options": AuditOptions, "policy": Policy, "lineage": LineageSpec}
+    for name, tp in parts.items():
+        if not isinstance(getattr(spec, name), tp):
+            raise SpecError(
+                f"{_RUN}: spec.{name} must be an audit.{tp.__name__}; "
+                f"got {_kind(getattr(spec, name))}."
+            )
+    _check_policy(spec.policy, f"{_RUN}: spec.policy")
+    if not isinstance(spec.origin, str) or not isinstance(spec.base_dir, str | os.PathLike):
+        raise SpecError(f"{_RUN}: spec.origin must be a string and spec.base_dir a path.")
+    try:
+        parse_spec(spec.to_dict(), base_dir=spec.base_dir, origin=spec.origin)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError(f"{_RUN}: the AuditSpec cannot be used: {exc}.") from None
+
+
+def _check_policy(policy: Policy, where: str) -> None:
+    thresholds = policy.thresholds
+    if not isinstance(thresholds, tuple | list) or not all(
+        isinstance(t, Threshold) for t in thresholds
+    ):
+        raise SpecError(
+            f"{where}.thresholds must be a tuple of audit.Threshold; got {_shown(thresholds)}."
+        )
+    for key in ("name", "version"):
+        if not isinstance(getattr(policy, key), str):
+            raise SpecError(f"{where}.{key} must be a string; got {_shown(getattr(policy, key))}.")
 
 
 def run_audit(
-    spec: AuditSpec,
+    spec: AuditSpec | Mapping[str, Any] | str | os.PathLike[str],
     data: pd.DataFrame | None = None,
     *,
     on_step: Callable[[str, str], None] | None = None,
@@ -40,8 +139,9 @@ def run_audit(
 
     Parameters
     ----------
-    spec : AuditSpec
-        From :func:`load_spec` or :func:`parse_spec`.
+    spec : AuditSpec, dict, str or Path
+        From :func:`load_spec` or :func:`parse_spec`; a dict is parsed with
+        :func:`parse_spec`, a path loaded with :func:`load_spec`.
     data : pandas.DataFrame, optional
         The predictions table; read from ``spec.data.path`` when omitted.
     on_step : callable, optional
@@ -62,7 +162,11 @@ def run_audit(
 
     Raises
     ------
-    DataValidationError, SpecError
+    SpecError
+        The spec is malformed, or is not an AuditSpec, a dict or a path (the arguments
+        swapped, for example).
+    DataValidationError
+        The data cannot be audited, or ``data`` is not a DataFrame.
 
     Examples
     --------
@@ -76,7 +180,17 @@ def run_audit(
     >>> result = run_audit(spec, df)
     >>> result.criteria[0].verdict, round(result.criteria[0].estimate.value, 3)  # 0.25 / 0.75
     ('fail', 0.333)
+    >>> run_audit(df, spec)
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.SpecError: run_audit(spec, data): the first argument is a pandas DataFrame
+    and the second the spec; pass the spec first: run_audit(spec, data).
     """
+    spec, data = _check_run_arguments(
+        spec,
+        data,
+        {"on_step": on_step, "on_data": on_data, "on_files": on_files, "on_progress": on_progress},
+    )
     d = spec.data
     say = on_step or (lambda _step, _text: None)
     describe = None
@@ -87,7 +201,7 @@ def run_audit(
         if path is None:
             raise SpecError(f"{spec.origin}: data.path is required when no DataFrame is given.")
         if spec.options.engine != "memory":
-            inputs = find_files(path, d.format)
+            inputs = find_files(path, d.format, d.missing_values)
             engine = choose_engine(spec.options.engine, inputs)
             if engine != "memory":
                 return _run_engine(spec, inputs, engine, say, on_files, on_progress)
@@ -97,18 +211,13 @@ def run_audit(
                 "engine reads one file. Set [audit] engine = 'duckdb' (or 'auto', or 'spark')."
             )
         say("read", f"Reading {path.name}")
-        numbers = {
-            c: role for c, role in ((d.y_score, "y_score"), (d.sample_weight, "sample_weight")) if c
-        }
-        labels = [d.y_true, d.y_pred]
-        if spec.options.task == "regression":
-            numbers.update({d.y_true: "y_true", d.y_pred: "y_pred"})
-            labels = []
+        numbers = number_columns(_roles(spec))
         data, describe = read_predictions(
             path,
-            text_columns=[*labels, *d.sensitive_features],
+            text_columns={c: r for c, r in role_map(_roles(spec)).items() if c not in numbers},
             number_columns=numbers,
             file_format=d.format,
+            missing_values=d.missing_values,
         )
         source = d.path or str(path)  # as written in the spec: relative to the spec file
     else:
@@ -220,6 +329,7 @@ def _roles(spec: AuditSpec) -> Roles:
         score_bins=options.score_bins,
         task=options.task,
         regression_bins=options.regression_bins,
+        missing_values=tuple(d.missing_values),
     )
 
 
@@ -283,6 +393,124 @@ def _sensitive_frame(sensitive_features: Any, n: int) -> pd.DataFrame:
     return frame
 
 
+_ARRAY = "a 1-D array-like (a list, a NumPy array or a pandas Series)"
+_FEATURES = (
+    "the values of one feature (a list, an array or a Series), several (a DataFrame or a 2-D "
+    "array) or a dict of name to values"
+)
+
+
+def _check_1d(name: str, values: Any) -> int:
+    """The length of a 1-D array-like argument; a DataValidationError naming it otherwise."""
+    got = None
+    if isinstance(values, str | bytes):
+        got = _kind(values)
+    elif isinstance(values, pd.DataFrame):
+        got = "a pandas DataFrame; pass one of its columns (a Series)"
+    elif isinstance(values, Mapping | set | frozenset) or not hasattr(values, "__len__"):
+        got = _kind(values)
+    else:
+        try:
+            shape = np.shape(values)
+        except (ValueError, TypeError):
+            shape = None
+        if shape is None:
+            got = "a ragged sequence (items of different lengths)"
+        elif len(shape) != 1:
+            got = "a scalar" if not shape else f"an array of shape {shape}"
+    if got is not None:
+        raise DataValidationError(f"audit_predictions: {name} must be {_ARRAY}; got {got}.")
+    return len(values)
+
+
+def _check_audit_arguments(
+    arrays: Mapping[str, object],
+    sensitive_features: object,
+    pos_label: object,
+    policy: object,
+    options: object,
+) -> Any:
+    """:func:`audit_predictions`'s arguments checked; the sensitive features, names as text."""
+    for name, values in arrays.items():
+        if values is None:
+            if name in ("y_true", "y_pred"):
+                raise DataValidationError(f"audit_predictions: {name} is required; got None.")
+            continue
+        _check_1d(name, values)
+    n = _check_1d("y_true", arrays["y_true"])
+    features: Any = sensitive_features
+    if isinstance(features, pd.DataFrame):
+        names = [str(c) for c in features.columns]
+        if not names:
+            raise DataValidationError("audit_predictions: sensitive_features has no columns.")
+        features = features.set_axis(names, axis=1)  # the names a role refers to
+    elif isinstance(features, Mapping):
+        names = [str(k) for k in features]
+        if not names:
+            raise DataValidationError("audit_predictions: sensitive_features has no features.")
+        for key, values in features.items():
+            length = _check_1d(f"sensitive_features[{key!r}]", values)
+            if length != n:
+                raise DataValidationError(
+                    f"audit_predictions: sensitive_features[{key!r}] has {length} rows but "
+                    f"y_true has {n}."
+                )
+    elif isinstance(features, pd.Series):
+        names = [str(features.name)]
+    else:
+        if (
+            features is None
+            or isinstance(features, str | bytes | set | frozenset)
+            or not (hasattr(features, "__len__"))
+        ):
+            raise DataValidationError(
+                f"audit_predictions: sensitive_features must be {_FEATURES}; got {_kind(features)}."
+            )
+        try:
+            shape = np.shape(features)
+        except (ValueError, TypeError):
+            shape = (-1, -1, -1)
+        if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] == 0):
+            raise DataValidationError(
+                f"audit_predictions: sensitive_features must be {_FEATURES}; got "
+                + ("a ragged sequence" if shape == (-1, -1, -1) else f"the shape {shape}")
+                + "."
+            )
+        names = []
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise DataValidationError(
+            f"audit_predictions: sensitive_features names {duplicated} more than once."
+        )
+    if pos_label is not None and (
+        not isinstance(pos_label, str | int | float | bool | np.generic)
+        or (isinstance(pos_label, float | np.floating) and not np.isfinite(pos_label))
+    ):
+        raise SpecError(
+            "audit_predictions: pos_label must be a label (a string or a finite number) or "
+            f"None; got {_shown(pos_label)}."
+        )
+    if policy is not None:
+        if not isinstance(policy, Policy):
+            raise SpecError(
+                "audit_predictions: policy must be an audit.Policy or None; got "
+                f"{_kind(policy)} (for example Policy((Threshold('demographic_parity_ratio', "
+                "0.8),)))."
+            )
+        _check_policy(policy, "audit_predictions: policy")
+    if options is not None:
+        if not isinstance(options, AuditOptions):
+            raise SpecError(
+                f"audit_predictions: options must be an audit.AuditOptions or None; "
+                f"got {_kind(options)}."
+            )
+        try:
+            check_audit_options(options, "options")
+        except SpecError as exc:
+            raise SpecError(f"audit_predictions: {exc}") from None
+    return features
+
+
 def audit_predictions(
     y_true: Sequence[Any] | np.ndarray[Any, Any] | pd.Series,
     y_pred: Sequence[Any] | np.ndarray[Any, Any] | pd.Series,
@@ -315,6 +543,14 @@ def audit_predictions(
     -------
     AuditResult
 
+    Raises
+    ------
+    DataValidationError
+        An array is missing, not 1-D, of another length than ``y_true``, or its values cannot
+        be audited.
+    SpecError
+        ``pos_label``, ``policy`` or ``options`` is of the wrong type or out of range.
+
     Examples
     --------
     Group F below has no actual positives: its true positive rate is undefined (NaN, with
@@ -332,7 +568,19 @@ def audit_predictions(
     'the group has no actual positives'
     >>> caught[0].category.__name__
     'UndefinedMetricWarning'
+    >>> audit_predictions("0101", [0, 1, 0, 1], sensitive_features=["F", "F", "M", "M"])
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.DataValidationError: audit_predictions: y_true must be a 1-D array-like
+    (a list, a NumPy array or a pandas Series); got a string.
     """
+    sensitive_features = _check_audit_arguments(
+        {"y_true": y_true, "y_pred": y_pred, "y_score": y_score, "sample_weight": sample_weight},
+        sensitive_features,
+        pos_label,
+        policy,
+        options,
+    )
     named = {"y_true": y_true, "y_pred": y_pred, "y_score": y_score, "sample_weight": sample_weight}
     check_same_length(named)
     n = len(y_true)

@@ -333,7 +333,7 @@ def compute_audit(
             float(whole.values[name][0]), lo[0], hi[0], _overall_reason(name, probability)
         )
     attributes = [_attribute_result(a, stats, options, total_weight, probability) for a in work]
-    notes = _notes(work, attributes, options, unlisted)
+    notes = _notes(work, attributes, options, unlisted) + _missing_note(stats)
     criteria = _criteria(policy, work, attributes, options) if policy else ()
     status: Literal["pass", "fail", "inconclusive", "no_policy"] = "no_policy"
     if criteria:
@@ -484,6 +484,26 @@ def _attribute_result(
         ll144=ll144_table(a, stats, options) if stats.regression is None else None,
         representation=representation_test(a, options),
     )
+
+
+def _missing_note(stats: CellStatistics) -> list[str]:
+    """How many values of each column were read as missing (none: no note).
+
+    A sensitive feature's missing values form its group ``unknown``; only an empty field (and
+    the spec's ``missing_values``) is missing, so a category spelled ``NA`` is a category.
+    """
+    totals = np.asarray(stats.missing_count).sum(axis=0)
+    parts = [
+        f"'{c}' {int(n):,}" + (" (the group 'unknown')" if c in stats.features else "")
+        for c, n in zip(stats.missing_columns, totals, strict=True)
+        if n
+    ]
+    if not parts:
+        return []
+    return [
+        "Values read as missing, per column: " + ", ".join(parts) + ". Only empty fields, nulls "
+        "and the spec's data.missing_values are missing; any other text is a value."
+    ]
 
 
 def _notes(

@@ -10,11 +10,13 @@
     y_score = "score"               # optional
     pos_label = ">50K"              # needed unless labels are 0/1
     sensitive_features = ["sex", "race"]
+    missing_values = ["NA", "?"]    # optional: also missing, besides the empty field
 
     [audit]
     min_group_size = 30
     engine = "auto"                 # memory | duckdb | spark | auto: who counts the rows
-    memory_limit = "2GB"            # DuckDB's, when it counts (default: 80% of RAM)
+    memory_limit = "2GB"            # DuckDB's, when it counts: "2GB", "512 MiB", "80%"
+                                    # (default: 80% of RAM)
 
     [policy]
     name = "hiring policy"
@@ -28,23 +30,42 @@
     upstream = ["prepare.jsonl"]    # events of the data preparation, copied into the bundle
     url = "http://marquez:5000"     # also send events here (or set OPENLINEAGE_URL)
 
-Every unknown key and every value of the wrong type is refused with the key's full name.
+Every unknown key and every value of the wrong type or range is refused when the file is read,
+as one line naming the file, the line of the key (found in the text: TOML keeps no positions),
+the key, what was expected and what was found. The file must be UTF-8 (a byte order mark is
+accepted). ``data.missing_values`` lists strings besides the empty field, which is always
+missing (listing ``""`` changes nothing; listing ``pos_label`` is refused).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from audit._exceptions import SpecError
+from audit._exceptions import DataValidationError, SpecError
 from audit._policy import Policy, Threshold
 from audit._result import AuditOptions, _decode, _encode
+from audit._validation import check_roles
 
-__all__ = ["AuditSpec", "DataSpec", "LineageSpec", "load_spec", "parse_policy", "parse_spec"]
+__all__ = [
+    "AuditSpec",
+    "DataSpec",
+    "LineageSpec",
+    "TomlLines",
+    "check_memory_limit",
+    "decode_text",
+    "load_spec",
+    "parse_policy",
+    "parse_spec",
+]
 
 Label = str | int | float | bool
 
@@ -65,6 +86,9 @@ class DataSpec:
     max_categories: int = 50
     task: str = "binary_classification"
     table: str | None = None  # a Spark table (engine "spark"), instead of path
+    #: Strings that mean "missing" in a CSV file, besides the empty field (none by default:
+    #: a category spelled ``NA`` stays a category unless it is listed here).
+    missing_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,7 +188,7 @@ def deprecated_options(audit: Mapping[str, Any], origin: str) -> tuple[dict[str,
         n_boot = audit["n_boot"]
         if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
             raise SpecError(
-                f"{origin}: audit.n_boot must be a non-negative integer; got {n_boot!r}."
+                f"{origin}: audit.n_boot must be a non-negative integer; got {_shown(n_boot)}."
             )
         if n_boot == 0 and "intervals" not in audit:
             table["intervals"] = False
@@ -190,31 +214,312 @@ def deprecated_options(audit: Mapping[str, Any], origin: str) -> tuple[dict[str,
 
 _POLICY_KEYS = {"name", "version", "decision_rule", "thresholds"}
 _LINEAGE_KEYS = {f.name for f in dataclasses.fields(LineageSpec)}
+#: The roles of [data] that name one column.
+_COLUMN_KEYS = ("y_true", "y_pred", "y_score", "sample_weight")
+#: How sensitive features are joined in the name of an intersection (as audit._engine does).
+_JOIN = " × "
 
 
-def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, origin: str) -> None:
+class TomlLines:
+    r"""Where each key of a TOML text is written: ``("audit", "memory_limit") → line``.
+
+    tomllib keeps no positions; this reads the text once, following ``[table]`` and
+    ``[[array]]`` headers (the n-th table of an array is ``(name, n)``, from 0) and dotted
+    keys, skipping the inside of multi-line strings, so that an error can name the line a
+    reader has to fix.
+
+    Parameters
+    ----------
+    text : str
+        The TOML text.
+
+    Examples
+    --------
+    >>> lines = TomlLines('[data]\ny_true = "y"\n\n[[criterion]]\nname = "x"\naudit.engine = 1\n')
+    >>> lines.line("data", "y_true"), lines.line("criterion", 0, "name")
+    (2, 5)
+    >>> lines.line("criterion", 0, "audit", "engine"), lines.line("data", "nope")
+    (6, 1)
+    >>> lines.line("elsewhere")  # unknown: 0
+    0
+    """
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    _PART = r"""(?:"[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)"""
+    _KEY = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
+    _PARTS = re.compile(_PART)
+
+    def __init__(self, text: str) -> None:
+        self.at: dict[tuple[str | int, ...], int] = {}
+        counts: dict[tuple[str, ...], int] = {}
+        table: tuple[str | int, ...] = ()
+        fence: str | None = None
+        for number, line in enumerate(text.splitlines(), start=1):
+            if fence is not None:  # inside a multi-line string
+                if line.count(fence) % 2 == 1:
+                    fence = None
+                continue
+            header = self._HEADER.match(line)
+            if header:
+                name = self._split(header.group(2))
+                if header.group(1) == "[[":
+                    counts[name] = counts.get(name, 0) + 1
+                    table = (*name, counts[name] - 1)
+                else:
+                    table = name
+                self.at.setdefault(table, number)
+                continue
+            key = self._KEY.match(line)
+            if key:
+                parts = self._split(key.group(1))
+                for end in range(1, len(parts) + 1):  # a.b = 1 also writes the table a
+                    self.at.setdefault((*table, *parts[:end]), number)
+                rest = line[key.end() :]
+                for quote in ('"""', "'''"):
+                    if rest.count(quote) % 2 == 1:
+                        fence = quote
+
+    @classmethod
+    def _split(cls, dotted: str) -> tuple[str, ...]:
+        return tuple(part.strip("\"'") for part in cls._PARTS.findall(dotted))
+
+    def line(self, *path: str | int) -> int:
+        """The line of ``path`` or of the nearest enclosing table (0 when unknown)."""
+        while path:
+            if path in self.at:
+                return self.at[path]
+            path = path[:-1]
+        return 0
+
+
+class _Where:
+    """``origin:line`` of a key path when the text is known, else ``origin``."""
+
+    def __init__(self, origin: str, lines: TomlLines | None = None) -> None:
+        self.origin = origin
+        self.lines = lines
+
+    def __call__(self, *path: str | int) -> str:
+        line = self.lines.line(*path) if self.lines is not None and path else 0
+        return f"{self.origin}:{line}" if line else self.origin
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks (of a multi-line repr) made spaces: one line."""
+    return re.sub(r"\s*\n\s*", " ", text)
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` on one line, cut to 80 characters (a spec from Python holds anything).
+
+    Examples
+    --------
+    >>> _shown("lots"), len(_shown(list(range(40)))), _shown(list(range(40)))[-5:]
+    ("'lots'", 80, '21...')
+    """
+    text = _one_line(repr(value))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _at(origin: str | _Where, *path: str | int) -> str:
+    return origin(*path) if isinstance(origin, _Where) else origin
+
+
+def decode_text(data: bytes, name: str, advice: str = "save it as UTF-8") -> str:
+    r"""The text of a file that must be UTF-8; a leading byte order mark is dropped.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    name : str
+        The file, as named in the error.
+    advice : str
+        What the error ends with.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    SpecError
+        ``name:line: ...``, with the line and the byte of the line where decoding failed.
+
+    Examples
+    --------
+    >>> decode_text(b"\xef\xbb\xbfa = 1\n", "s.toml")
+    'a = 1\n'
+    >>> decode_text(b"a = 1\nb = '\xe9'\n", "s.toml")
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.SpecError: s.toml:2: the file must be UTF-8 text, but byte 6 of line 2
+    (0xE9) is not valid UTF-8 (invalid continuation byte); save it as UTF-8.
+    """
+    hint = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        raise SpecError(
+            f"{name}:{line}: the file must be UTF-8 text{hint}, but byte {column} of line {line} "
+            f"(0x{data[start]:02X}) is not valid UTF-8 ({exc.reason}); {advice}."
+        ) from None
+
+
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)", re.IGNORECASE)
+_MEMORY_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+#: Below this DuckDB cannot scan a file (a CSV block alone is about 5 MiB per thread).
+MIN_MEMORY_LIMIT = 64 * 2**20
+MAX_MEMORY_LIMIT = 2**50  # 1024 TiB
+
+
+def check_memory_limit(value: object, name: str = "memory_limit") -> str:
+    """Check a DuckDB memory limit: a size such as ``"2GB"`` or ``"512 MiB"``, or ``"80%"``.
+
+    A size is a number (digits, with an optional decimal part), optional spaces and a unit,
+    ``B``, ``KB``, ``MB``, ``GB``, ``TB`` (powers of 1000) or ``KiB``, ``MiB``, ``GiB``,
+    ``TiB`` (powers of 1024), in any case, from 64 MiB to 1024 TiB; a percentage (of the
+    memory) is from 1% to 100%. That is a subset of what DuckDB reads (it also reads
+    ``1e3MB``, ``.5GB``, and ``-1GB`` as no limit). The empty string means DuckDB's default
+    (80% of the memory).
+
+    Parameters
+    ----------
+    value : object
+        The limit (``audit.memory_limit`` or the command line's ``--memory-limit``).
+    name : str
+        What to call it in the error.
+
+    Returns
+    -------
+    str
+        ``value`` without surrounding spaces.
+
+    Raises
+    ------
+    SpecError
+        Naming ``name``, what a limit looks like and what was given.
+
+    Examples
+    --------
+    >>> check_memory_limit("512 MiB"), check_memory_limit(" 80% "), check_memory_limit("")
+    ('512 MiB', '80%', '')
+    >>> check_memory_limit("lots", "--memory-limit")
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.SpecError: --memory-limit must be a size such as '2GB', '512 MiB' or
+    '80%' (a number, then B, KB, MB, GB, TB, KiB, MiB, GiB or TiB, or %); got 'lots'.
+    """
+    expected = (
+        "a size such as '2GB', '512 MiB' or '80%' (a number, then B, KB, MB, GB, TB, KiB, "
+        "MiB, GiB or TiB, or %)"
+    )
+    if not isinstance(value, str):
+        raise SpecError(f"{name} must be {expected}; got {_shown(value)}.")
+    text = value.strip()
+    if not text:
+        return ""
+    found = _MEMORY.fullmatch(text)
+    if found is None:
+        raise SpecError(f"{name} must be {expected}; got {_shown(value)}.")
+    number, unit = float(found.group(1)), found.group(2).lower()
+    if unit == "%":
+        if not 1 <= number <= 100:
+            raise SpecError(f"{name} must be from 1% to 100% of the memory; got {_shown(value)}.")
+    elif not MIN_MEMORY_LIMIT <= number * _MEMORY_UNITS[unit] <= MAX_MEMORY_LIMIT:
+        raise SpecError(
+            f"{name} must be from 64 MiB (DuckDB cannot scan a file in less) to 1024 TiB; "
+            f"got {_shown(value)}."
+        )
+    return text
+
+
+def _check_keys(
+    table: Mapping[str, Any], allowed: set[str], where: str, origin: str | _Where
+) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
+        path = (*where.rstrip(".").split("."), unknown[0]) if where else (unknown[0],)
         raise SpecError(
-            f"{origin}: unknown key '{where}{unknown[0]}'; allowed keys: {sorted(allowed)}."
+            f"{_at(origin, *path)}: unknown key '{where}{unknown[0]}'; allowed keys: "
+            f"{sorted(allowed)}."
         )
 
 
-def _table(raw: Mapping[str, Any], key: str, origin: str, required: bool = False) -> dict[str, Any]:
+def _table(
+    raw: Mapping[str, Any], key: str, origin: str | _Where, required: bool = False
+) -> dict[str, Any]:
     value = raw.get(key)
     if value is None:
         if required:
-            raise SpecError(f"{origin}: the [{key}] table is missing.")
+            raise SpecError(f"{_at(origin)}: the [{key}] table is missing.")
         return {}
     if not isinstance(value, dict):
-        raise SpecError(f"{origin}: [{key}] must be a table; got {value!r}.")
+        raise SpecError(f"{_at(origin, key)}: [{key}] must be a table; got {_shown(value)}.")
     return value
 
 
+def _decode_table(tp: Any, table: Mapping[str, Any], section: str, where: _Where) -> dict[str, Any]:
+    """Each value of a table as the type of its field, or a SpecError at the key's line."""
+    hints = typing.get_type_hints(tp)
+    decoded = {}
+    for key, value in table.items():
+        try:
+            decoded[key] = _decode(hints[key], value, f"{section}.{key}")
+        except (TypeError, ValueError, KeyError) as exc:
+            raise SpecError(f"{where(section, key)}: {_one_line(_reason(exc))}.") from None
+    return decoded
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc.args[0]) if exc.args else str(exc)
+
+
 def parse_spec(
-    raw: Mapping[str, Any], *, base_dir: Path | str = ".", origin: str = "<spec>"
+    raw: Mapping[str, Any],
+    *,
+    base_dir: Path | str = ".",
+    origin: str = "<spec>",
+    text: str | None = None,
 ) -> AuditSpec:
     """Validate a spec given as a mapping (the parsed TOML).
+
+    Every option is checked here, so that a bad value is refused before any data is read.
+
+    Parameters
+    ----------
+    raw : mapping
+        The tables ``data`` (required), ``audit``, ``policy`` and ``lineage``.
+    base_dir : str or Path
+        The folder relative paths are resolved against.
+    origin : str
+        Where the spec came from, named in every error (a file name).
+    text : str, optional
+        The TOML text ``raw`` was parsed from: errors then give the line of the key.
+
+    Returns
+    -------
+    AuditSpec
+
+    Raises
+    ------
+    SpecError
+        One line: ``origin:line: key ... what was expected; got what``.
 
     Examples
     --------
@@ -226,63 +531,140 @@ def parse_spec(
     Traceback (most recent call last):
     ...
     audit._exceptions.SpecError: <spec>: unknown key 'audit.n_bot'; allowed keys: [...].
+    >>> text = '''
+    ... [data]
+    ... y_true = "y"
+    ... y_pred = "p"
+    ... sensitive_features = ["g"]
+    ... [audit]
+    ... memory_limit = "lots"
+    ... '''
+    >>> parse_spec(tomllib.loads(text), origin="spec.toml", text=text)
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.SpecError: spec.toml:7: audit.memory_limit must be a size such as ...
     """
-    _check_keys(raw, {"data", "audit", "policy", "lineage"}, "", origin)
-    data = _table(raw, "data", origin, required=True)
-    audit = _table(raw, "audit", origin)
-    policy = _table(raw, "policy", origin)
-    _check_keys(data, _DATA_KEYS, "data.", origin)
+    where = _Where(origin, TomlLines(text) if text is not None else None)
+    if not isinstance(raw, Mapping):
+        raise SpecError(
+            f"{origin}: a spec is a table of tables ([data], [audit], [policy], [lineage]); "
+            f"got {type(raw).__name__}."
+        )
+    _check_keys(raw, {"data", "audit", "policy", "lineage"}, "", where)
+    data = _table(raw, "data", where, required=True)
+    audit = _table(raw, "audit", where)
+    policy = _table(raw, "policy", where)
+    lineage = _table(raw, "lineage", where)
+    _check_keys(data, _DATA_KEYS, "data.", where)
     _check_keys(
         {k: v for k, v in audit.items() if k not in _DEPRECATED_AUDIT_KEYS},
         _AUDIT_KEYS,
         "audit.",
-        origin,
+        where,
     )
+    _check_keys(lineage, _LINEAGE_KEYS, "lineage.", where)
+    n_boot = audit.get("n_boot", 0)
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
+        raise SpecError(
+            f"{where('audit', 'n_boot')}: audit.n_boot must be a non-negative integer; "
+            f"got {_shown(n_boot)}."
+        )
     audit, deprecations = deprecated_options(audit, origin)
-    lineage = _table(raw, "lineage", origin)
-    _check_keys(lineage, _LINEAGE_KEYS, "lineage.", origin)
     for key in ("y_true", "y_pred", "sensitive_features"):
         if key not in data:
-            raise SpecError(f"{origin}: data.{key} is required.")
+            raise SpecError(f"{where('data')}: data.{key} is required.")
     pos = data.get("pos_label")
-    if pos is not None and not isinstance(pos, str | int | float | bool):
-        raise SpecError(f"{origin}: data.pos_label must be a string or a number; got {pos!r}.")
-    try:
-        data_spec = _decode(DataSpec, {k: v for k, v in data.items() if k != "pos_label"}, "data")
-        options = _decode(
-            AuditOptions,
-            {
-                **audit,
-                **{k: getattr(data_spec, k) for k in _FROM_DATA},
-            },
-            "audit",
+    if pos is not None and (
+        not isinstance(pos, str | int | float | bool)
+        or (isinstance(pos, float) and not math.isfinite(pos))
+    ):
+        raise SpecError(
+            f"{where('data', 'pos_label')}: data.pos_label must be a string or a finite "
+            f"number; got {_shown(pos)}."
         )
-        lineage_spec = _decode(LineageSpec, lineage, "lineage")
-    except (TypeError, ValueError, KeyError) as exc:
-        raise SpecError(f"{origin}: {exc}.") from None
-    data_spec = dataclasses.replace(data_spec, pos_label=pos)
+    data_spec = DataSpec(
+        **_decode_table(
+            DataSpec, {k: v for k, v in data.items() if k != "pos_label"}, "data", where
+        ),
+        pos_label=pos,
+    )
+    _check_data(data_spec, where)
+    options = AuditOptions(
+        **_decode_table(AuditOptions, audit, "audit", where),
+        **{k: getattr(data_spec, k) for k in _FROM_DATA},
+    )
+    lineage_spec = LineageSpec(**_decode_table(LineageSpec, lineage, "lineage", where))
     if data_spec.table is not None:
         if data_spec.path is not None:
-            raise SpecError(f"{origin}: give data.path or data.table, not both.")
+            raise SpecError(f"{where('data', 'table')}: give data.path or data.table, not both.")
         if options.engine not in ("spark", "auto"):
             raise SpecError(
-                f"{origin}: data.table names a Spark table; set [audit] engine = 'spark'."
+                f"{where('data', 'table')}: data.table names a Spark table; set [audit] "
+                "engine = 'spark'."
             )
-    if not data_spec.sensitive_features:
-        raise SpecError(f"{origin}: data.sensitive_features must name at least one column.")
-    _check_options(options, origin)
-    pol = parse_policy(policy, origin)
-    if not lineage_spec.namespace:
-        raise SpecError(f"{origin}: lineage.namespace must not be empty.")
-    if not 0 <= lineage_spec.tolerance <= 1:
-        raise SpecError(
-            f"{origin}: lineage.tolerance must be in [0, 1]; got {lineage_spec.tolerance}."
-        )
-    if not lineage_spec.timeout > 0:
-        raise SpecError(f"{origin}: lineage.timeout must be positive; got {lineage_spec.timeout}.")
+    roles = data_spec_roles(data_spec)
+    try:
+        check_roles(roles)
+    except DataValidationError as exc:
+        seen: set[str] = set()
+        key = "sensitive_features"
+        for role, column in roles.items():  # the line of the role that repeats a column
+            if column in seen:
+                key = role.split("[")[0]
+                break
+            seen.add(column)
+        raise SpecError(f"{where('data', key)}: data: {exc}") from None
+    _check_options(options, where)
+    _check_options_against_data(options, data_spec, where)
+    pol = _parse_policy(policy, where)
+    _check_lineage(lineage_spec, where)
     return AuditSpec(
         data_spec, options, pol, Path(base_dir), origin, lineage_spec, tuple(deprecations)
     )
+
+
+def _check_data(d: DataSpec, where: _Where) -> None:
+    """What [data] says beyond its types: columns named, a known format, missing values."""
+    for key in _COLUMN_KEYS:
+        column = getattr(d, key)
+        if column is not None and not column.strip():
+            raise SpecError(f"{where('data', key)}: data.{key} must name a column; got {column!r}.")
+    if not d.sensitive_features:
+        raise SpecError(
+            f"{where('data', 'sensitive_features')}: data.sensitive_features must name at "
+            "least one column."
+        )
+    for i, feature in enumerate(d.sensitive_features):
+        if not feature.strip():
+            raise SpecError(
+                f"{where('data', 'sensitive_features')}: data.sensitive_features[{i}] must "
+                f"name a column; got {feature!r}."
+            )
+    for key in ("path", "table"):
+        value = getattr(d, key)
+        if value is not None and not value.strip():
+            raise SpecError(f"{where('data', key)}: data.{key} must not be empty.")
+    if d.format is not None and d.format not in ("csv", "parquet"):
+        raise SpecError(
+            f"{where('data', 'format')}: data.format must be 'csv' or 'parquet'; got {d.format!r}."
+        )
+    if isinstance(d.pos_label, str) and d.pos_label in d.missing_values:
+        raise SpecError(
+            f"{where('data', 'missing_values')}: data.missing_values lists {d.pos_label!r}, "
+            "which is data.pos_label: a positive label cannot also mean missing."
+        )
+
+
+def data_spec_roles(d: DataSpec) -> dict[str, str]:
+    """Each role of ``[data]`` and the column it names (``sensitive_features[i]`` for each)."""
+    roles = {"y_true": d.y_true, "y_pred": d.y_pred}
+    if d.y_score is not None:
+        roles["y_score"] = d.y_score
+    if d.sample_weight is not None:
+        roles["sample_weight"] = d.sample_weight
+    for i, f in enumerate(d.sensitive_features):
+        roles[f"sensitive_features[{i}]"] = f
+    return roles
 
 
 def parse_policy(policy: Mapping[str, Any], origin: str = "<spec>") -> Policy:
@@ -293,35 +675,50 @@ def parse_policy(policy: Mapping[str, Any], origin: str = "<spec>") -> Policy:
     >>> parse_policy({"thresholds": {"demographic_parity_ratio": 0.8}}).thresholds[0].threshold
     0.8
     """
-    _check_keys(policy, _POLICY_KEYS, "policy.", origin)
+    return _parse_policy(policy, _Where(origin))
+
+
+def _parse_policy(policy: Mapping[str, Any], where: _Where) -> Policy:
+    _check_keys(policy, _POLICY_KEYS, "policy.", where)
     thresholds = []
     raw_thresholds = policy.get("thresholds", {})
     if not isinstance(raw_thresholds, dict):
-        raise SpecError(f"{origin}: [policy.thresholds] must be a table of criterion = threshold.")
+        raise SpecError(
+            f"{where('policy', 'thresholds')}: [policy.thresholds] must be a table of "
+            "criterion = threshold."
+        )
     for criterion, value in raw_thresholds.items():
+        here = ("policy", "thresholds", criterion)
         attributes = None
         if isinstance(value, dict):
             _check_keys(
-                value, {"threshold", "attributes"}, f"policy.thresholds.{criterion}.", origin
+                value, {"threshold", "attributes"}, f"policy.thresholds.{criterion}.", where
             )
             attributes = value.get("attributes")
             if attributes is not None and not (
-                isinstance(attributes, list) and all(isinstance(a, str) for a in attributes)
+                isinstance(attributes, list)
+                and all(isinstance(a, str) and a.strip() for a in attributes)
             ):
                 raise SpecError(
-                    f"{origin}: policy.thresholds.{criterion}.attributes must be a list of "
-                    f"attribute names; got {attributes!r}."
+                    f"{where(*here, 'attributes')}: policy.thresholds.{criterion}.attributes "
+                    f"must be a list of attribute names; got {_shown(attributes)}."
                 )
-            value = value.get("threshold")
+            if "threshold" not in value:
+                raise SpecError(
+                    f"{where(*here)}: policy.thresholds.{criterion} needs a 'threshold'."
+                )
+            value = value["threshold"]
         try:
             thresholds.append(
                 Threshold(criterion, value, tuple(attributes) if attributes is not None else None)
             )
         except SpecError as exc:
-            raise SpecError(f"{origin}: policy.thresholds: {exc}") from None
+            raise SpecError(f"{where(*here)}: policy.thresholds: {_one_line(str(exc))}") from None
     for key in ("name", "version", "decision_rule"):
         if key in policy and not isinstance(policy[key], str):
-            raise SpecError(f"{origin}: policy.{key} must be a string; got {policy[key]!r}.")
+            raise SpecError(
+                f"{where('policy', key)}: policy.{key} must be a string; got {_shown(policy[key])}."
+            )
     try:
         return Policy(
             tuple(thresholds),
@@ -330,55 +727,240 @@ def parse_policy(policy: Mapping[str, Any], origin: str = "<spec>") -> Policy:
             policy.get("version", "0"),
         )
     except SpecError as exc:
-        raise SpecError(f"{origin}: policy: {exc}") from None
+        raise SpecError(
+            f"{where('policy', 'decision_rule')}: policy: {_one_line(str(exc))}"
+        ) from None
 
 
-def _check_options(o: AuditOptions, origin: str) -> None:
+def _option_problems(o: AuditOptions) -> list[tuple[str, str]]:
+    """``(field, what is wrong)`` for each option out of its range (types already checked)."""
     problems = []
-    if not 0.0 < o.confidence_level < 1.0:
-        problems.append(f"audit.confidence_level must be in (0, 1); got {o.confidence_level!r}")
-    if o.min_group_size < 1:
-        problems.append(f"audit.min_group_size must be at least 1; got {o.min_group_size!r}")
-    if o.score_bins < 10:
-        problems.append(f"audit.score_bins must be at least 10; got {o.score_bins!r}")
-    if o.max_categories < 2:
-        problems.append(f"data.max_categories must be at least 2; got {o.max_categories!r}")
-    if o.score_type not in ("probability", "score"):
-        problems.append(f"data.score_type must be 'probability' or 'score'; got {o.score_type!r}")
-    if o.task not in ("binary_classification", "regression"):
-        problems.append(
-            f"data.task must be 'binary_classification' or 'regression'; got {o.task!r}"
-        )
-    if o.engine not in ("memory", "duckdb", "spark", "auto"):
-        problems.append(
-            f"audit.engine must be 'memory', 'duckdb', 'spark' or 'auto'; got {o.engine!r}"
-        )
-    if o.regression_bins < 1:
-        problems.append(f"audit.regression_bins must be at least 1; got {o.regression_bins!r}")
+
+    def within(name: str, ok: bool, expected: str) -> None:
+        if not ok:
+            problems.append((name, f"must be {expected}; got {_shown(getattr(o, name))}"))
+
+    within("confidence_level", 0.0 < o.confidence_level < 1.0, "in (0, 1)")
+    within("min_group_size", o.min_group_size >= 1, "at least 1")
+    within("score_bins", 10 <= o.score_bins <= 1_000_000, "from 10 to 1000000")
+    within("regression_bins", 1 <= o.regression_bins <= 1000, "from 1 to 1000")
+    within("max_categories", o.max_categories >= 2, "at least 2")
+    within("score_type", o.score_type in ("probability", "score"), "'probability' or 'score'")
+    within(
+        "task",
+        o.task in ("binary_classification", "regression"),
+        "'binary_classification' or 'regression'",
+    )
+    within(
+        "engine",
+        o.engine in ("memory", "duckdb", "spark", "auto"),
+        "'memory', 'duckdb', 'spark' or 'auto'",
+    )
+    within("four_fifths_threshold", 0.0 < o.four_fifths_threshold <= 1.0, "in (0, 1]")
+    within("significance_level", 0.0 < o.significance_level < 1.0, "in (0, 1)")
+    within("ll144_min_share", 0.0 <= o.ll144_min_share < 1.0, "in [0, 1)")
+    for attribute, shares in o.reference_population.items():
+        values = list(shares.values())
+        if not values or not all(math.isfinite(v) and v > 0 for v in values):
+            problems.append(
+                (
+                    "reference_population",
+                    f"must give positive shares; got {_shown(dict(shares))} for {attribute!r}",
+                )
+            )
+        elif not math.isclose(sum(values), 1.0, abs_tol=1e-6):
+            problems.append(
+                (
+                    "reference_population",
+                    f"must give shares summing to 1; those of {attribute!r} sum to "
+                    f"{sum(values):.6g}",
+                )
+            )
+    try:
+        check_memory_limit(o.memory_limit)
+    except SpecError as exc:
+        problems.append(("memory_limit", str(exc).removeprefix("memory_limit ").rstrip(".")))
+    return problems
+
+
+def _check_options(o: AuditOptions, origin: str | _Where) -> None:
+    problems = _option_problems(o)
     if problems:
-        raise SpecError(f"{origin}: {problems[0]}.")
+        name, problem = problems[0]
+        section = "data" if name in _FROM_DATA else "audit"
+        raise SpecError(f"{_at(origin, section, name)}: {section}.{name} {problem}.")
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML spec file; a missing file or bad TOML is a one-line SpecError."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"Cannot read spec '{path}': {exc.strerror or exc}.") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path.name}: not valid TOML: {exc}.") from None
+def check_audit_options(options: object, name: str = "options") -> AuditOptions:
+    """Check :class:`AuditOptions` given in Python: every field's type, then its range.
 
+    Parameters
+    ----------
+    options : object
+        What was given as the options.
+    name : str
+        What to call them in the error.
 
-def load_spec(path: str | Path) -> AuditSpec:
-    """Read and validate a TOML audit spec file.
+    Returns
+    -------
+    AuditOptions
+        ``options``, checked.
 
     Raises
     ------
     SpecError
-        The file is missing, is not valid TOML (with the line), or its content is invalid.
+        Naming the field, what was expected and what was found.
+
+    Examples
+    --------
+    >>> check_audit_options(AuditOptions(confidence_level=1.5))
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.SpecError: options.confidence_level must be in (0, 1); got 1.5.
+    >>> check_audit_options({"confidence_level": 0.9})
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.SpecError: options must be an audit.AuditOptions; got dict.
+    """
+    if not isinstance(options, AuditOptions):
+        raise SpecError(f"{name} must be an audit.AuditOptions; got {type(options).__name__}.")
+    try:
+        _decode(AuditOptions, _encode(options), name)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise SpecError(f"{_one_line(_reason(exc))}.") from None
+    problems = _option_problems(options)
+    if problems:
+        field_name, problem = problems[0]
+        raise SpecError(f"{name}.{field_name} {problem}.")
+    return options
+
+
+def _check_options_against_data(o: AuditOptions, d: DataSpec, where: _Where) -> None:
+    """Options that name sensitive features (or need a column), checked against [data]."""
+    features = list(d.sensitive_features)
+    for i, combo in enumerate(o.intersections):
+        unknown = [f for f in combo if f not in features]
+        if unknown:
+            raise SpecError(
+                f"{where('audit', 'intersections')}: audit.intersections[{i}] names {unknown}, "
+                f"which are not in data.sensitive_features {features}."
+            )
+    unknown = sorted(set(o.reference_groups) - set(features))
+    if unknown:
+        raise SpecError(
+            f"{where('audit', 'reference_groups')}: audit.reference_groups names {unknown}, "
+            f"which are not in data.sensitive_features {features}."
+        )
+    if o.disparity_method == "reference":
+        missing = [f for f in features if f not in o.reference_groups]
+        if missing:
+            raise SpecError(
+                f"{where('audit', 'disparity_method')}: audit.disparity_method = 'reference' "
+                f"needs a reference group for {missing} in audit.reference_groups."
+            )
+    combos = [tuple(c) for c in o.intersections if len(c) > 1]
+    if not o.intersections and len(features) > 1:
+        combos = [tuple(features)]
+    attributes = [*features, *(_JOIN.join(c) for c in combos)]
+    unknown = sorted(set(o.reference_population) - set(attributes))
+    if unknown:
+        raise SpecError(
+            f"{where('audit', 'reference_population')}: audit.reference_population names "
+            f"{unknown}, which are not audited attributes {attributes}."
+        )
+    if o.ll144_rate == "scoring_rate" and d.y_score is None:
+        raise SpecError(
+            f"{where('audit', 'll144_rate')}: audit.ll144_rate = 'scoring_rate' needs data.y_score."
+        )
+
+
+def _check_lineage(s: LineageSpec, where: _Where) -> None:
+    def fail(key: str, problem: str) -> SpecError:
+        return SpecError(f"{where('lineage', key)}: lineage.{key} {problem}.")
+
+    if not s.namespace.strip():
+        raise fail("namespace", "must not be empty")
+    if s.job is not None and not s.job.strip():
+        raise fail("job", "must not be empty (leave it out for '<spec file name>.audit')")
+    for i, path in enumerate(s.upstream):
+        if not path.strip():
+            raise SpecError(
+                f"{where('lineage', 'upstream')}: lineage.upstream[{i}] must name an events "
+                "file; got ''."
+            )
+    if s.url is not None and not _is_http_url(s.url):
+        raise fail(
+            "url",
+            "must be an http or https URL with a host, such as 'http://localhost:5000'; "
+            f"got {s.url!r}",
+        )
+    if not s.api_key_env.strip():
+        raise fail("api_key_env", "must name an environment variable; got ''")
+    if not 0 <= s.tolerance <= 1:
+        raise fail("tolerance", f"must be in [0, 1]; got {s.tolerance}")
+    if not (math.isfinite(s.timeout) and s.timeout > 0):
+        raise fail("timeout", f"must be a positive number of seconds; got {s.timeout}")
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number in range raises ValueError
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and url == url.strip()
+
+
+def _read(path: Path) -> tuple[dict[str, Any], str]:
+    """The parsed TOML of a spec file and its text."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"Cannot read spec '{path}': {exc.strerror or exc}.") from None
+    text = decode_text(data, path.name)
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path.name}: not valid TOML: {exc}.") from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML spec file; a missing file, bad UTF-8 or bad TOML is a one-line SpecError."""
+    return _read(Path(path))[0]
+
+
+def load_spec(path: str | Path) -> AuditSpec:
+    r"""Read and validate a TOML audit spec file.
+
+    The file must be UTF-8 (a byte order mark is accepted). Errors name the file and the
+    line of the key (see :func:`parse_spec`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The spec file; relative paths in it are resolved against its folder.
+
+    Returns
+    -------
+    AuditSpec
+
+    Raises
+    ------
+    SpecError
+        The file is missing, is not UTF-8 (with the line and byte), is not valid TOML (with
+        the line), or its content is invalid (with the line of the key).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> spec = Path(tempfile.mkdtemp()) / "audit.toml"
+    >>> _ = spec.write_bytes(b'[data]\ny_true = "y"\ny_pred = "p"\nsensitive_features = ["\xe9"]\n')
+    >>> load_spec(spec)
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.SpecError: audit.toml:4: the file must be UTF-8 text, but byte 24 of
+    line 4 (0xE9) is not valid UTF-8 (invalid continuation byte); save it as UTF-8.
     """
     path = Path(path)
-    return parse_spec(read_toml(path), base_dir=path.parent, origin=path.name)
+    raw, text = _read(path)
+    return parse_spec(raw, base_dir=path.parent, origin=path.name, text=text)

@@ -8,7 +8,7 @@ with an explicit category list (missing values are their own category, never dro
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Mapping, Sequence, Sized
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,10 @@ def _is_numeric(series: pd.Series) -> bool:
     )
 
 
+#: Booleans written as text (a CSV file's ``True``/``false``): labels 1 and 0, as booleans are.
+_BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}
+
+
 @dataclass
 class _LabelColumn:
     """A label column as distinct normalised values and, per row, which one it holds.
@@ -84,6 +88,8 @@ class _LabelColumn:
     codes: npt.NDArray[np.intp] | None
     raw: npt.NDArray[Any] | None
     numeric: bool
+    #: The values as the file wrote them, when that was not a number (``True``, ``false``).
+    text: list[str] | None = None
 
     @classmethod
     def of(cls, series: pd.Series) -> _LabelColumn:
@@ -96,6 +102,8 @@ class _LabelColumn:
         if _is_numeric(series):
             return cls(name, [float(u) for u in uniques], codes, None, True)
         text = [str(u) for u in uniques]
+        if text and all(t.lower() in _BOOLEAN_TEXT for t in text):  # as a boolean column
+            return cls(name, [_BOOLEAN_TEXT[t.lower()] for t in text], codes, None, True, text)
         try:
             numbers = [float(t) for t in text]
         except ValueError:
@@ -109,7 +117,7 @@ class _LabelColumn:
         if self.raw is not None:  # ints: codes per distinct int, looked up per row
             codes, uniques = pd.factorize(self.raw)
             self.codes, self.values, self.raw = codes, [int(u) for u in uniques], None
-        self.values = [_format_label(v) for v in self.values]
+        self.values = self.text or [_format_label(v) for v in self.values]
         self.numeric = False
 
     def distinct(self) -> list[Any]:
@@ -132,8 +140,78 @@ def _format_label(value: Any) -> str:
     return str(value)
 
 
+def check_roles(roles: Mapping[str, str]) -> None:
+    """Refuse a column named for two roles (sensitive and label, score or weight...).
+
+    Raises
+    ------
+    DataValidationError
+        Naming the column and both roles.
+
+    Examples
+    --------
+    >>> check_roles({"y_true": "y", "y_pred": "p", "sensitive_features[0]": "y"})
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.DataValidationError: Column 'y' is named for two roles, y_true and ...
+    """
+    seen: dict[str, str] = {}
+    for role, column in roles.items():
+        if column in seen:
+            if seen[column].startswith("sensitive") and role.startswith("sensitive"):
+                raise DataValidationError(f"sensitive_features lists {column!r} more than once.")
+            raise DataValidationError(
+                f"Column {column!r} is named for two roles, {seen[column]} and {role}; each "
+                "column plays one role."
+            )
+        seen[column] = role
+
+
 # The messages of row-level problems, shared with the out-of-core engines (which count the
 # problem rows in the scan and find the first one afterwards).
+
+
+def nul_error(column: str, role: str, where: str) -> DataValidationError:
+    """A text value holding a NUL character (binary data, or a corrupt file)."""
+    noun = "sensitive feature" if role.startswith("sensitive") else role
+    return DataValidationError(
+        f"Column '{column}' ({noun}) holds a NUL character (\\x00) at {where}; text never "
+        "holds one: is the file binary or corrupt?"
+    )
+
+
+def no_values_error(column: str, n: int) -> DataValidationError:
+    """A sensitive feature missing in every row."""
+    return DataValidationError(
+        f"Sensitive feature '{column}' has no values: all {n} rows are missing."
+    )
+
+
+def nul_rows(series: pd.Series) -> npt.NDArray[np.bool_]:
+    r"""Which rows of a column hold text with a NUL character.
+
+    Examples
+    --------
+    >>> nul_rows(pd.Series(["a", "b\x00", None])).tolist()
+    [False, True, False]
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = series.cat.categories
+        bad = np.flatnonzero([isinstance(c, str) and "\x00" in c for c in cats])
+        if not bad.size:
+            return np.zeros(len(series), dtype=bool)
+        return np.isin(series.cat.codes.to_numpy(), bad)
+    if _is_numeric(series) or pd.api.types.is_bool_dtype(series.dtype):
+        return np.zeros(len(series), dtype=bool)
+    hits = series.map(lambda v: isinstance(v, str) and "\x00" in v)
+    return np.asarray(hits, dtype=bool)
+
+
+def check_nul(series: pd.Series, role: str, describe_row: RowDescriber) -> None:
+    """Refuse a text column with a NUL character, naming its first row."""
+    hits = nul_rows(series)
+    if hits.any():
+        raise nul_error(str(series.name), role, describe_row(int(np.flatnonzero(hits)[0])))
 
 
 def missing_values_error(column: str, role: str, n: int, where: str) -> DataValidationError:
@@ -264,7 +342,7 @@ def binary_labels(
             try:
                 pos = float(pos_label)  # type: ignore[arg-type]
             except (TypeError, ValueError):
-                pos = None
+                pos = _BOOLEAN_TEXT.get(str(pos_label).lower())
         else:
             pos = str(pos_label)
         if pos not in union:
@@ -327,7 +405,13 @@ def _factorize(series: pd.Series) -> tuple[npt.NDArray[np.intp], list[Any]]:
     arrow = _arrow_strings(series)
     if arrow is not None:
         return arrow
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # unhashable values: dicts, lists, arrays
+        found = next((type(v).__name__ for v in series if not isinstance(v, Hashable)), "objects")
+        raise DataValidationError(
+            f"Column '{series.name}' must hold text, numbers or booleans; found {found} values."
+        ) from None
     return codes, list(uniques)
 
 
@@ -367,9 +451,7 @@ def _encode_feature(
     missing = series.isna().to_numpy()
     n_missing = int(missing.sum())
     if n_missing == len(series):
-        raise DataValidationError(
-            f"Sensitive feature '{name}' has no values: all {n_missing} rows are missing."
-        )
+        raise no_values_error(name, n_missing)
     # Factorize the raw values once, then format and strip only the distinct values (values
     # that become equal, such as "Male" and " Male", merge into one category).
     raw_codes, raw_uniques = _factorize(series)
@@ -480,15 +562,18 @@ def prepare_data(
         roles["sample_weight"] = sample_weight
     for i, feature in enumerate(sensitive_features):
         roles[f"sensitive_features[{i}]"] = feature
+    check_roles(roles)
+    check_unique_names(data.columns)
     present = [str(c) for c in data.columns]
     for role, column in roles.items():
         if column not in data.columns:
             raise DataValidationError(
                 f"Column '{column}' ({role}) is not in the data. Columns present: {present}."
             )
-    duplicated = {f for f in sensitive_features if list(sensitive_features).count(f) > 1}
-    if duplicated:
-        raise DataValidationError(f"sensitive_features lists {sorted(duplicated)} more than once.")
+    text_roles = [] if task == "regression" else [(y_true, "y_true"), (y_pred, "y_pred")]
+    text_roles += [(f, f"sensitive_features[{i}]") for i, f in enumerate(sensitive_features)]
+    for column, role in text_roles:
+        check_nul(data[column], role, describe_row)
     yt: npt.NDArray[Any]
     yp: npt.NDArray[Any]
     if task == "regression":
@@ -518,11 +603,60 @@ def prepare_data(
             raise negative_weight_error(sample_weight, weight[first], describe_row(first))
         if not weight.any():
             raise zero_weight_error(sample_weight)
+    for f in sensitive_features:
+        check_not_temporal(data[f])
     features = tuple(
         _encode_feature(data[f], max_categories, describe_row) for f in sensitive_features
     )
     missing = {str(c): data[c].isna().to_numpy() for c in data.columns}
     return PreparedData(yt, yp, score, weight, features, pos, labels, missing, task)
+
+
+def check_not_temporal(series: pd.Series) -> None:
+    """Refuse dates and times as a sensitive feature, with the advice to bin them.
+
+    Engines and time zones disagree on when two times are the same group; a period column
+    (a year, a month) does not.
+
+    Examples
+    --------
+    >>> check_not_temporal(pd.Series(pd.to_datetime(["2021-01-01"]), name="t"))
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.DataValidationError: Column 't' (sensitive feature) holds dates or times ...
+    """
+    dtype = series.dtype
+    temporal = pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
+        dtype
+    )
+    if temporal or isinstance(dtype, pd.PeriodDtype):
+        raise DataValidationError(
+            f"Column '{series.name}' (sensitive feature) holds dates or times ({dtype}); bin it "
+            "into periods (for example a year or a month column) to compare groups."
+        )
+
+
+def check_unique_names(columns: Iterable[Any], where: str = "The data") -> None:
+    """Refuse a table with two columns of one name, naming it (``where``: the table's name).
+
+    Examples
+    --------
+    >>> check_unique_names(["y", "sex", "sex"])
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.DataValidationError: The data has 2 columns named 'sex' (columns 2 and 3); ...
+    """
+    table = where
+    seen: dict[str, list[int]] = {}
+    for i, n in enumerate(columns):
+        seen.setdefault(str(n), []).append(i + 1)
+    for n, places in seen.items():
+        if len(places) > 1:
+            listed = ", ".join(map(str, places[:-1])) + f" and {places[-1]}"
+            raise DataValidationError(
+                f"{table} has {len(places)} columns named '{n}' (columns {listed}); each "
+                "column needs a name of its own."
+            )
 
 
 def check_same_length(named: Mapping[str, Sized | None]) -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
+from rich.text import Text
+
+from fairtrail._terminal import visible
 
 if TYPE_CHECKING:
     from fairtrail.signoff import SignoffStore
@@ -62,11 +64,13 @@ def signoff_verify(database: str) -> None:
         _fail(str(exc))
     console = _console()
     for p in problems:
-        console.print(f"[bold red]✗[/bold red] {escape(p)}", soft_wrap=True)
+        console.print(Text.assemble(("✗", "bold red"), " ", visible(p)), soft_wrap=True)
     if problems:
         sys.exit(EXIT_FAIL)
     head = records[-1].hash if records else "(empty)"
-    console.print(f"[bold]✓[/bold] {len(records)} records, chain intact; head {head}")
+    console.print(
+        Text.assemble(("✓", "bold"), f" {len(records)} records, chain intact; head {visible(head)}")
+    )
 
 
 @signoff.command("list")
@@ -89,8 +93,14 @@ def signoff_list(database: str, audit_id: str | None) -> None:
     table = Table("seq", "time", "audit", "reviewer", "role", "decision", "conditions", "hash")
     for r in records:
         decision = r.decision + (f" #{r.revokes}" if r.revokes is not None else "")
+        # Every cell may hold what someone typed or a database row: Text, escaped, no markup.
         table.add_row(
-            str(r.seq), r.timestamp, r.audit_id, escape(r.reviewer), escape(r.role),
-            decision, escape(r.conditions), r.hash[:12],
+            *(
+                Text(visible(cell), overflow="fold")
+                for cell in (
+                    str(r.seq), r.timestamp, r.audit_id, r.reviewer, r.role, decision,
+                    r.conditions, r.hash[:12],
+                )
+            )
         )  # fmt: skip
     _console().print(table)

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
-from rich.markup import escape
+from rich.text import Text
 
+from fairtrail._terminal import plain, visible
 from fairtrail.identity import IdentityError, add_user, default_users_path, load_users
 
 __all__ = ["users"]
@@ -79,8 +80,10 @@ def users_add(
     except OSError as exc:
         _fail_os(exc)
     click.echo(
-        f"{'Updated' if existed else 'Added'} user '{username}' in {path} "
-        f"({'viewer only' if viewer_only else 'may sign'})."
+        visible(
+            f"{'Updated' if existed else 'Added'} user '{username}' in {path} "
+            f"({'viewer only' if viewer_only else 'may sign'})."
+        )
     )
 
 
@@ -101,19 +104,24 @@ def users_list(path: Path | None) -> None:
         _fail_os(exc)
     console = _console()
     if not directory.local and not directory.oidc_reviewers:
-        console.print(f"No users in {escape(str(path))}.", soft_wrap=True)
+        console.print(plain(f"No users in {path}."), soft_wrap=True)
         return
     if directory.local:
-        table = Table("username", "name", "role", "may sign", title=escape(str(path)))
+        table = Table("username", "name", "role", "may sign", title=plain(str(path)))
         for username in sorted(directory.local):
             user = directory.local[username]
             table.add_row(
-                escape(username), escape(user.name), escape(user.role),
+                _cell(username), _cell(user.name), _cell(user.role),
                 "yes" if user.may_sign else "no",
             )  # fmt: skip
         console.print(table)
     if directory.oidc_reviewers:
         table = Table("e-mail (OIDC)", "role", "may sign")
         for address, role in sorted(directory.oidc_reviewers.items()):
-            table.add_row(escape(address), escape(role), "yes")
+            table.add_row(_cell(address), _cell(role), "yes")
         console.print(table)
+
+
+def _cell(text: str) -> Text:
+    """A table cell of user text: escaped, never markup, folded rather than cut."""
+    return Text(visible(text), overflow="fold")

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit import AuditResult, AuditSpec, result_json, run_audit, write_bundle
+from audit import (
+    AuditResult,
+    AuditSpec,
+    check_bundle_target,
+    result_json,
+    run_audit,
+    write_bundle,
+)
 from lineage import (
     BestEffortHttpTransport,
     DeliverySummary,
@@ -75,6 +82,18 @@ def audit_with_lineage(
         temporary copy of the file it stores in the bundle: same bytes).
     extra_files : mapping of str to bytes, optional
         More files for the bundle.
+
+    Returns
+    -------
+    RecordedAudit
+
+    Raises
+    ------
+    FairtrailError
+        The spec's data or the audit cannot be used, or the bundle folder cannot take the
+        bundle (:func:`audit.check_bundle_target`: a symbolic link, a file, a folder
+        that is not a bundle; checked before the events record the output). Nothing the user
+        had at the target is deleted.
     """
     settings = spec.lineage
     upstream = [e for p in spec.upstream_paths() for e in read_events(p)]
@@ -114,7 +133,8 @@ def audit_with_lineage(
                 on_files=record_files,
                 on_progress=on_progress,
             )
-            target = Path(target_for(result))
+            # Refused here, before the events announce an output that could not be written.
+            target = check_bundle_target(Path(target_for(result)))
             body = result_json(result)
             run.output(
                 None,

@@ -1,27 +1,42 @@
-"""Print an audit result as rich tables (the CLI's only output format besides the bundle)."""
+"""Print an audit result as rich tables (the CLI's only output format besides the bundle).
+
+Every piece of text that came from the data, the spec, a bundle or a path is shown through
+:func:`fairtrail._terminal.plain` (escaped, never markup). Tables keep their numbers whole:
+a number column is as wide as its widest cell, a label column folds, and a table too wide
+for the console is printed in parts that repeat the labels.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
+from rich.cells import cell_len
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
 from audit import AuditResult, Estimate, criterion_notes
 from audit.mitigation import Candidate, GroupCost, TradeOff
 from audit.mitigation._choose import signed_change
+from fairtrail._terminal import plain, visible
 from lineage import StepEffect
 from lineage._groups import JOINT
 
 if TYPE_CHECKING:
     from fairtrail._provenance import RecordedAudit
 
-__all__ = ["print_delivery", "print_result", "print_steps", "print_tradeoff"]
+__all__ = [
+    "TableColumn",
+    "print_delivery",
+    "print_result",
+    "print_steps",
+    "print_table",
+    "print_tradeoff",
+]
 
 _VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
 _STATUS_WORDS = {
@@ -41,6 +56,8 @@ _GROUP_METRICS = (
     ("mean_error", "mean error"),
     ("r2_score", "R²"),
 )
+#: Width a label column keeps in a table before the table is printed in parts.
+_LABEL_WIDTH = 12
 
 
 def _num(x: float, digits: int = 3) -> str:
@@ -55,106 +72,260 @@ def _interval(e: Estimate, sep: str = " ") -> str:
     return f"{_num(e.value)}{sep}[{_num(e.lower)}, {_num(e.upper)}]"
 
 
+@dataclass(frozen=True)
+class TableColumn:
+    """A column of :func:`print_table`: its header and its cells, top to bottom.
+
+    A cell is a ``str`` or a ``(str, style)`` pair; it is shown as it is (escaped by
+    :func:`~fairtrail._terminal.visible`, never read as markup). ``narrow`` is the header on
+    several lines, used when the one-line header would not fit the console.
+    """
+
+    header: str
+    cells: Sequence[str | tuple[str, str]]
+    justify: JustifyMethod = "right"
+    narrow: str | None = None
+
+
+def _cell(value: str | tuple[str, str], newlines: bool) -> Text:
+    """A table cell, escaped, in its style."""
+    text, style = (value, "") if isinstance(value, str) else value
+    return plain(text, style, newlines=newlines)
+
+
+def _width(value: str | tuple[str, str], newlines: bool) -> int:
+    """The widest line of a cell as shown."""
+    text = visible(value if isinstance(value, str) else value[0], newlines=newlines)
+    return max(cell_len(line) for line in text.split("\n"))
+
+
+def _layout(
+    width: int,
+    labels: Sequence[TableColumn],
+    fixed: Sequence[TableColumn],
+    values: Sequence[TableColumn],
+    show_edge: bool,
+    narrow: bool,
+) -> tuple[dict[int, str], dict[int, int], list[list[TableColumn]]]:
+    """Each column's header and width, and the value columns of each part of the table."""
+    headers = {
+        id(c): (c.narrow if narrow and c.narrow else c.header) for c in [*labels, *fixed, *values]
+    }
+    widths = {
+        id(c): max(_width(headers[id(c)], True), *(_width(x, True) for x in c.cells))
+        for c in [*fixed, *values]
+    }
+    # A column costs its width, a cell of padding on each side and one border.
+    base = (1 if show_edge else -1) + sum(widths[id(c)] + 3 for c in fixed)
+    for c in labels:
+        label = max(_width(headers[id(c)], True), *(_width(x, False) for x in c.cells))
+        base += min(label, _LABEL_WIDTH) + 3
+    parts: list[list[TableColumn]] = []
+    most = len(values)  # value columns in a part: as many as fit, then as even as they fit
+    while not parts or most > -(-len(values) // len(parts)):
+        if parts:
+            most = -(-len(values) // len(parts))
+        parts = [[]]
+        used = base
+        for column in values:
+            cost = widths[id(column)] + 3
+            if parts[-1] and (used + cost > width or len(parts[-1]) == most):
+                parts.append([])
+                used = base
+            parts[-1].append(column)
+            used += cost
+    return headers, widths, parts
+
+
+def print_table(
+    console: Console,
+    title: str,
+    labels: Sequence[TableColumn],
+    values: Sequence[TableColumn],
+    *,
+    fixed: Sequence[TableColumn] = (),
+    show_edge: bool = True,
+) -> None:
+    """Print a table whose numbers are never cut: in parts when the console is too narrow.
+
+    The ``labels`` columns come first and fold their text; the ``fixed`` and ``values``
+    columns never wrap and are as wide as their widest line. When the labels (at up to 12
+    cells each), the fixed columns and the value columns do not fit the console's width even
+    with the columns' ``narrow`` headers, the value columns are spread over several tables,
+    each repeating the labels and the fixed columns. A value column too wide for the console
+    on its own is printed whole all the same (the terminal wraps the line; nothing is cut).
+
+    Parameters
+    ----------
+    console : rich.console.Console
+    title : str
+        Shown above the table (above the first part; later parts add "(continued)").
+    labels, values : sequence of TableColumn
+        The columns, each with as many cells as the others.
+    fixed : sequence of TableColumn, optional
+        Columns after the labels that every part repeats (a count, a share).
+    show_edge : bool, default True
+        Draw the table's outer border.
+
+    Examples
+    --------
+    >>> from rich.console import Console
+    >>> console = Console(width=40, color_system=None)
+    >>> print_table(console, "Sizes", [TableColumn("group", ["a" * 30], "left")],
+    ...             [TableColumn("n", ["1,234"]), TableColumn("share", ["12.5%"])])
+    Sizes
+    ┏━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━┓
+    ┃ group                ┃     n ┃ share ┃
+    ┡━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━┩
+    │ aaaaaaaaaaaaaaaaaaaa │ 1,234 │ 12.5% │
+    │ aaaaaaaaaa           │       │       │
+    └──────────────────────┴───────┴───────┘
+    """
+    headers, widths, parts = _layout(console.width, labels, fixed, values, show_edge, False)
+    if len(parts) > 1:
+        headers, widths, parts = _layout(console.width, labels, fixed, values, show_edge, True)
+    for i, part in enumerate(parts):
+        heading = plain(title)
+        if i:
+            heading.append(" (continued)")
+        table = Table(title=heading, title_justify="left", show_edge=show_edge)
+        for c in labels:
+            table.add_column(_cell(headers[id(c)], True), justify=c.justify, overflow="fold")
+        for c in [*fixed, *part]:
+            table.add_column(
+                _cell(headers[id(c)], True),
+                justify=c.justify,
+                no_wrap=True,
+                min_width=widths[id(c)],
+            )
+        # Labels are user text: a newline in one is shown as \n; the other cells are ours.
+        columns = [*((c, False) for c in labels), *((c, True) for c in [*fixed, *part])]
+        for i in range(len(labels[0].cells) if labels else 0):
+            table.add_row(*(_cell(c.cells[i], newlines) for c, newlines in columns))
+        console.print(table, crop=False)
+
+
 def print_result(console: Console, result: AuditResult, *, groups: bool = True) -> None:
     """Print the verdicts and per-group tables of ``result``."""
     d = result.data
     level = f"{result.options.confidence_level:.0%}"
     task = "regression" if result.task == "regression" else f"positive label {d.pos_label!r}"
     console.print(
-        f"[bold]Audit[/bold] {result.audit_id}  ·  {d.n_rows:,} rows from {d.source}  ·  "
-        f"{task}  ·  "
-        + (
+        Text.assemble(
+            ("Audit", "bold"),
+            f" {visible(result.audit_id)}  ·  {d.n_rows:,} rows from {visible(d.source)}  ·  "
+            f"{visible(task)}  ·  ",
             f"{level} intervals (exact or analytic)"
             if result.options.intervals
-            else "no intervals (point estimates only)"
+            else "no intervals (point estimates only)",
         )
     )
     if result.policy_name:
+        rule = result.criteria[0].decision_rule if result.criteria else "—"
         console.print(
-            f"[bold]Policy[/bold] {result.policy_name} (version {result.policy_version}), "
-            f"decision rule: {result.criteria[0].decision_rule if result.criteria else '—'}"
+            Text.assemble(
+                ("Policy", "bold"),
+                f" {visible(result.policy_name)} (version {visible(result.policy_version)}), "
+                f"decision rule: {visible(rule)}",
+            )
         )
     if result.criteria:
-        table = Table(title="Policy criteria", title_justify="left")
-        for col in (
-            "criterion",
-            "attribute",
-            f"estimate [{level} interval]",
-            "threshold",
-            "verdict",
-        ):
-            table.add_column(
-                col, justify="right" if col == "threshold" else "left", no_wrap=col != "attribute"
-            )
-        for c in result.criteria:
-            bound = "≤" if c.bound == "max" else "≥"
-            table.add_row(
-                c.criterion,
-                c.attribute,
-                _interval(c.estimate),
-                f"{bound} {c.threshold:g}",
-                Text(c.verdict, style=_VERDICT_STYLE[c.verdict]),
-            )
-        console.print(table)
+        bound = {"max": "≤", "min": "≥"}
+        print_table(
+            console,
+            "Policy criteria",
+            [
+                TableColumn("criterion", [c.criterion for c in result.criteria], "left"),
+                TableColumn("attribute", [c.attribute for c in result.criteria], "left"),
+            ],
+            [
+                TableColumn(
+                    f"estimate [{level} interval]",
+                    [_interval(c.estimate) for c in result.criteria],
+                    "left",
+                    narrow=f"estimate\n[{level} interval]",
+                ),
+                TableColumn(
+                    "threshold", [f"{bound[c.bound]} {c.threshold:g}" for c in result.criteria]
+                ),
+                TableColumn(
+                    "verdict",
+                    [(c.verdict, _VERDICT_STYLE[c.verdict]) for c in result.criteria],
+                    "left",
+                ),
+            ],
+        )
         for c in result.criteria:
             for line in criterion_notes(c):
                 console.print(
-                    Text(f"  {c.criterion} on {c.attribute}: {line}", style="dim"), soft_wrap=True
+                    plain(f"  {c.criterion} on {c.attribute}: {line}", "dim"), soft_wrap=True
                 )
     if groups:
         names = set(result.overall)
         metrics = [(k, label) for k, label in _GROUP_METRICS if k in names]
         for a in result.attributes:
-            table = Table(title=f"Groups by {a.name}", title_justify="left")
-            table.add_column("group", no_wrap=True)
-            table.add_column("n", justify="right", no_wrap=True)
-            table.add_column("share", justify="right", no_wrap=True)
             excluded = {d.metric: d.excluded_groups for d in a.disparities}
-            for _, label in metrics:
-                table.add_column(f"{label}\n[{level} CI]", justify="right", no_wrap=True)
-            for g in a.groups:
-                mark = "" if g.sufficient else " †"
-                table.add_row(
-                    Text(g.group + mark, style="" if g.sufficient else "dim"),
-                    f"{g.count:,}",
-                    f"{g.share:.1%}",
-                    *[
-                        _interval(g.metrics[k], sep="\n") + (" †" if g.group in excluded[k] else "")
-                        for k, _ in metrics
-                    ],
-                )
-            console.print(table)
+            print_table(
+                console,
+                f"Groups by {a.name}",
+                [
+                    TableColumn(
+                        "group",
+                        [
+                            (g.group, "") if g.sufficient else (g.group + " †", "dim")
+                            for g in a.groups
+                        ],
+                        "left",
+                    )
+                ],
+                [
+                    TableColumn(
+                        f"{label}\n[{level} CI]",
+                        [
+                            _interval(g.metrics[k], sep="\n")
+                            + (" †" if g.group in excluded[k] else "")
+                            for g in a.groups
+                        ],
+                    )
+                    for k, label in metrics
+                ],
+                fixed=[
+                    TableColumn("n", [f"{g.count:,}" for g in a.groups]),
+                    TableColumn("share", [f"{g.share:.1%}" for g in a.groups]),
+                ],
+            )
         console.print(
             f"† insufficient data: fewer than {result.options.min_group_size} rows in the group, "
             "or behind the rate (e.g. actual positives for TPR), or the unknown category; "
-            "reported but never deciding a verdict. Undefined rates show as 'undefined', never 0."
+            "reported but never deciding a verdict. Undefined rates show as 'undefined', never 0.",
+            markup=False,
         )
     for note in result.notes:
-        console.print(Text.assemble(("note: ", "dim"), note))
+        console.print(Text.assemble(("note: ", "dim"), visible(note)))
     style = _VERDICT_STYLE.get(result.status, "bold")
     console.print(Text(f"Status: {_STATUS_WORDS[result.status]}", style=style))
 
 
 def print_delivery(console: Console, recorded: RecordedAudit) -> None:
     """One line on the lineage events: where they are kept and whether they reached HTTP."""
+    events = recorded.bundle / "lineage" / "events.jsonl"
     console.print(
-        f"Lineage: {len(recorded.events)} OpenLineage events in "
-        f"{recorded.bundle / 'lineage' / 'events.jsonl'}",
-        soft_wrap=True,
+        plain(f"Lineage: {len(recorded.events)} OpenLineage events in {events}"), soft_wrap=True
     )
     d = recorded.delivery
     if d is None:
         return
     if d.complete:
-        console.print(f"  sent to {d.target}: {d.delivered} events.", soft_wrap=True)
+        console.print(plain(f"  sent to {d.target}: {d.delivered} events."), soft_wrap=True)
     else:
         console.print(
-            f"  not all sent to {d.target} ({d.reason}): {d.delivered} of "
-            f"{d.delivered + d.failed} delivered. The events are kept in the bundle; send them "
-            f"later with `fairtrail lineage push {recorded.bundle}`.",
+            plain(
+                f"  not all sent to {d.target} ({d.reason}): {d.delivered} of "
+                f"{d.delivered + d.failed} delivered. The events are kept in the bundle; send "
+                f"them later with `fairtrail lineage push {recorded.bundle}`.",
+                "yellow",
+            ),
             soft_wrap=True,
-            markup=False,  # the reason quotes the server's answer
-            style="yellow",
         )
 
 
@@ -162,18 +333,28 @@ def print_steps(console: Console, effects: Sequence[StepEffect]) -> None:
     """Each preparation step's effect on every group: removed rates, flagged gaps first."""
     for effect in effects:
         outputs = ", ".join(f"{n} {r:,}" for n, r in effect.outputs)
-        console.print(f"[bold]Step[/bold] {effect.step}: {effect.rows_in:,} rows in → {outputs}")
+        console.print(
+            Text.assemble(
+                ("Step", "bold"), visible(f" {effect.step}: {effect.rows_in:,} rows in → {outputs}")
+            )
+        )
         for flag in effect.flags:
             console.print(
-                f"  [bold red]flagged[/bold red] {flag.feature} ({flag.output}): removed "
-                f"{flag.highest.removed_rate:.1%} of {flag.highest.value} but "
-                f"{flag.lowest.removed_rate:.1%} of {flag.lowest.value} "
-                f"(gap {flag.gap:.1%} > tolerance {effect.tolerance:.0%})",
+                Text.assemble(
+                    "  ",
+                    ("flagged", "bold red"),
+                    visible(
+                        f" {flag.feature} ({flag.output}): removed "
+                        f"{flag.highest.removed_rate:.1%} of {flag.highest.value} but "
+                        f"{flag.lowest.removed_rate:.1%} of {flag.lowest.value} "
+                        f"(gap {flag.gap:.1%} > tolerance {effect.tolerance:.0%})"
+                    ),
+                ),
                 soft_wrap=True,
             )
         single = len(effect.outputs) == 1
         if single and all(g.rows_in == g.rows_out for g in effect.groups):
-            console.print("  every group kept all its rows")
+            console.print("  every group kept all its rows", markup=False)
             continue
         by_feature: dict[tuple[str, str], list[str]] = {}
         for g in effect.groups:
@@ -184,7 +365,7 @@ def print_steps(console: Console, effects: Sequence[StepEffect]) -> None:
                 )
         for (output, feature), parts in by_feature.items():
             label = "removed" if single else f"share in {output}"
-            console.print(f"  {label} by {feature}: {', '.join(parts)}", soft_wrap=True)
+            console.print(plain(f"  {label} by {feature}: {', '.join(parts)}"), soft_wrap=True)
 
 
 _signed_points = partial(signed_change, in_y_units=False)  # changes of rates, in points
@@ -204,56 +385,65 @@ def print_tradeoff(console: Console, tradeoff: TradeOff, *, groups: bool = True)
         else f"Δ: points against the baseline; cost: {metric} points lost per point of "
         "disparity removed"
     )
-    table = Table(
-        title=f"Mitigation trade-off: {t.constraint} on {t.attribute}; disparity = {criterion} "
+    cs = t.candidates
+    print_table(
+        console,
+        f"Mitigation trade-off: {t.constraint} on {t.attribute}; disparity = {criterion} "
         f"(held-out, {t.n_test:,} rows). {units}; ★ chosen",
-        title_justify="left",
+        [
+            TableColumn(
+                "candidate",
+                [
+                    ("★ " + c.name, "bold") if c.name == t.chosen else ("  " + c.name, "")
+                    for c in cs
+                ],
+                "left",
+            )
+        ],
+        [
+            TableColumn(f"{metric} [CI]", [_interval(c.performance) for c in cs], "left"),
+            TableColumn("disparity [CI]", [_interval(c.disparity) for c in cs], "left"),
+            TableColumn("Δ perf", [change(c.performance_change) for c in cs]),
+            TableColumn("Δ disp", [change(c.disparity_change) for c in cs]),
+            TableColumn("cost", [_num(c.cost_per_point, 2) for c in cs]),
+            TableColumn("Pareto", ["yes" if c.pareto else "" for c in cs], "left"),
+            TableColumn(
+                "policy",
+                [(c.status, _VERDICT_STYLE.get(c.status, "")) for c in cs],
+                "left",
+            ),
+            TableColumn("fit s", [_num(c.fit_seconds, 1) for c in cs]),
+        ],
         show_edge=False,
     )
-    for col, right in (
-        ("candidate", False),
-        (f"{metric} [CI]", False),
-        ("disparity [CI]", False),
-        ("Δ perf", True),
-        ("Δ disp", True),
-        ("cost", True),
-        ("Pareto", False),
-        ("policy", False),
-        ("fit s", True),
-    ):
-        table.add_column(col, justify="right" if right else "left", no_wrap=True)
-    for c in t.candidates:
-        is_chosen = c.name == t.chosen
-        table.add_row(
-            Text(("★ " if is_chosen else "  ") + c.name, style="bold" if is_chosen else ""),
-            _interval(c.performance),
-            _interval(c.disparity),
-            change(c.performance_change),
-            change(c.disparity_change),
-            _num(c.cost_per_point, 2),
-            "yes" if c.pareto else "",
-            Text(c.status, style=_VERDICT_STYLE.get(c.status, "")),
-            _num(c.fit_seconds, 1),
-        )
     for name, error in t.failures.items():
-        table.add_row("  " + name, Text(f"failed: {error}", style="red"), *[""] * 7)
-    console.print(table)
+        console.print(
+            Text.assemble(("  failed: ", "red"), visible(f"{name}: {error}")), soft_wrap=True
+        )
     for note in t.skipped:
-        console.print(f"Skipped: {note}.", soft_wrap=True)
+        console.print(plain(f"Skipped: {note}."), soft_wrap=True)
     for name, note in t.notes.items():
-        console.print(f"Note on {name}: {escape(note)}", soft_wrap=True)
+        console.print(plain(f"Note on {name}: {note}"), soft_wrap=True)
     rule = t.rule.kind + (
         f", at most {t.rule.max_performance_loss:.3g} {metric} lost"
         if t.rule.max_performance_loss is not None
         else ""
     )
     console.print(
-        f"[bold]Selection[/bold] rule {rule}; policy {t.policy_name or '—'}"
-        + (f" (version {t.policy_version})" if t.policy_version else ""),
+        Text.assemble(
+            ("Selection", "bold"),
+            visible(
+                f" rule {rule}; policy {t.policy_name or '—'}"
+                + (f" (version {t.policy_version})" if t.policy_version else "")
+            ),
+        ),
         soft_wrap=True,
     )
     console.print(
-        f"[bold]Chosen[/bold] {'' if t.chosen else 'none. '}{escape(t.rationale)}", soft_wrap=True
+        Text.assemble(
+            ("Chosen", "bold"), " ", visible(("" if t.chosen else "none. ") + t.rationale)
+        ),
+        soft_wrap=True,
     )
     if not groups or t.chosen is None or t.chosen == t.baseline:
         return
@@ -285,20 +475,20 @@ def _print_who_pays(console: Console, t: TradeOff, chosen: Candidate) -> None:
     # The performance each group loses: its accuracy, or its error in the disparity's metric.
     key = t.criterion.removesuffix("_difference") if regression else "accuracy"
     worse = 1.0 if regression else -1.0
-    pays = Table(
-        title=f"Who pays: {t.chosen} against the baseline, per group "
-        + ("(units of y)" if regression else "(points)"),
-        title_justify="left",
-    )
-    columns = _PAYS_COLUMNS[t.task]
-    for col in ("group", "n", *(c[0] for c in columns)):
-        pays.add_column(col, justify="left" if col == "group" else "right", no_wrap=True)
 
     def most_lost_first(g: GroupCost) -> tuple[bool, float]:
         change = g.changes.get(key, math.nan)
         return math.isnan(change), -worse * change
 
-    for g in sorted(chosen.groups, key=most_lost_first):
-        cells = [fmt(getattr(g, field)[metric]) for _, field, metric, fmt in columns]
-        pays.add_row(escape(g.group), f"{g.count:,}", *cells)
-    console.print(pays)
+    rows = sorted(chosen.groups, key=most_lost_first)
+    print_table(
+        console,
+        f"Who pays: {t.chosen} against the baseline, per group "
+        + ("(units of y)" if regression else "(points)"),
+        [TableColumn("group", [g.group for g in rows], "left")],
+        [
+            TableColumn(header, [fmt(getattr(g, field)[metric]) for g in rows])
+            for header, field, metric, fmt in _PAYS_COLUMNS[t.task]
+        ],
+        fixed=[TableColumn("n", [f"{g.count:,}" for g in rows])],
+    )

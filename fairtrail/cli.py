@@ -15,11 +15,11 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from fairtrail import __version__
+from fairtrail._terminal import plain, visible
 
 __all__ = ["main"]
 
@@ -27,18 +27,28 @@ EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
 def _fail(message: str) -> NoReturn:
-    Console(stderr=True, highlight=False).print(
-        f"[bold red]fairtrail: error:[/bold red] {escape(message)}", soft_wrap=True
+    """Print ``message`` as one line on standard error, escaped (:func:`visible`); exit 2."""
+    Console(stderr=True, highlight=False, markup=False).print(
+        Text.assemble(("fairtrail: error:", "bold red"), " ", visible(message)), soft_wrap=True
     )
     sys.exit(EXIT_ERROR)
 
 
 def _console() -> Console:
-    """Standard output; wide enough for the tables when it is not a terminal."""
-    console = Console(highlight=False)
+    """Standard output; wide enough for the tables when it is not a terminal.
+
+    Markup is off: what the commands print is built as :class:`~rich.text.Text`, with user
+    text escaped by :func:`~fairtrail._terminal.visible`, so no ``[`` in it is ever a tag.
+    """
+    console = Console(highlight=False, markup=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=132)
+        console = Console(highlight=False, markup=False, width=132)
     return console
+
+
+def _written(what: str, path: object) -> Text:
+    """``<what> written to <path>``, the path in bold."""
+    return Text.assemble(f"{what} written to ", (visible(str(path)), "bold"))
 
 
 @contextlib.contextmanager
@@ -48,9 +58,13 @@ def _steps(total: int) -> Iterator[Callable[..., None]]:
     On a terminal it redraws in place and disappears when done; elsewhere (CI logs, pipes)
     nothing is printed.
     """
-    console = Console(stderr=True)
+    console = Console(stderr=True, markup=False)
+    if not console.is_terminal:  # rich would still end the hidden display with a newline
+        yield lambda text, advance=True: None
+        return
     columns = (
-        TextColumn("[progress.description]{task.description}"),
+        # A step's text may quote a file or a column name: escaped, and never markup.
+        TextColumn("{task.description}", style="progress.description", markup=False),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
@@ -65,7 +79,7 @@ def _steps(total: int) -> Iterator[Callable[..., None]]:
             if started and advance:
                 progress.advance(task)
             started = True
-            progress.update(task, description=text)
+            progress.update(task, description=visible(text))
 
         yield step
         progress.update(task, completed=total)
@@ -82,11 +96,11 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec", type=click.Path(path_type=Path))
 @click.option(
     "--out",
     "-o",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a file or a link is refused in one line, not by click
     default=None,
     help="Bundle folder to write (default: audit-<id> next to the spec).",
 )
@@ -119,7 +133,7 @@ def run(
     """Audit the predictions a TOML SPEC describes and write an audit bundle."""
     import dataclasses
 
-    from audit import AUDIT_STEPS, FairtrailError, load_spec
+    from audit import AUDIT_STEPS, FairtrailError, check_memory_limit, load_spec
     from fairtrail._provenance import audit_with_lineage
     from fairtrail._render import print_delivery, print_result
 
@@ -140,7 +154,8 @@ def run(
         if engine is not None:
             options = dataclasses.replace(options, engine=engine)  # type: ignore[arg-type]
         if memory_limit is not None:
-            options = dataclasses.replace(options, memory_limit=memory_limit)
+            limit = check_memory_limit(memory_limit, "--memory-limit")
+            options = dataclasses.replace(options, memory_limit=limit)
         parsed = dataclasses.replace(parsed, options=options)
         with _steps(len(AUDIT_STEPS)) as step, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undefined metrics are listed in the result's notes
@@ -163,7 +178,7 @@ def run(
         _fail(f"{exc.strerror or exc}: {exc.filename}")
     print_result(console, recorded.result, groups=not quiet)
     print_delivery(console, recorded)
-    console.print(f"Bundle written to [bold]{recorded.bundle}[/bold]")
+    console.print(_written("Bundle", recorded.bundle), soft_wrap=True)
     sys.exit(_exit_code(recorded.result.status))
 
 
@@ -215,31 +230,46 @@ def demo(dataset: str, out: Path, seed: int, skip_mitigation: bool, quiet: bool)
         _fail(f"{exc.strerror or exc}: {exc.filename}")
     removed = run.rows_raw - run.rows_prepared
     console.print(
-        f"[bold]Dataset[/bold] {dataset}: {run.rows_raw:,} rows; dropping rows with "
-        f"missing values removed {removed:,} ({removed / run.rows_raw:.1%})."
+        Text.assemble(
+            ("Dataset", "bold"),
+            f" {visible(dataset)}: {run.rows_raw:,} rows; dropping rows with missing values "
+            f"removed {removed:,} ({removed / run.rows_raw:.1%}).",
+        )
     )
     print_steps(console, run.steps)
-    console.print(f"[bold]Model[/bold] logistic regression, test accuracy {run.test_accuracy:.3f}")
+    console.print(
+        Text.assemble(
+            ("Model", "bold"), f" logistic regression, test accuracy {run.test_accuracy:.3f}"
+        )
+    )
     print_result(console, run.result, groups=not quiet)
     if run.sweep is not None:
         console.print(
-            f"[bold]Mitigation[/bold] {len(run.sweep.tradeoff.candidates)} candidates fitted and "
-            f"audited on the test split in {run.sweep.seconds:.1f} s"
+            Text.assemble(
+                ("Mitigation", "bold"),
+                f" {len(run.sweep.tradeoff.candidates)} candidates fitted and audited on the "
+                f"test split in {run.sweep.seconds:.1f} s",
+            )
         )
         print_tradeoff(console, run.sweep.tradeoff, groups=not quiet)
     console.print(
-        f"Lineage: {len(run.events)} OpenLineage events in {run.bundle / EVENTS_FILE} "
-        f"(see `fairtrail lineage show {run.bundle}`)",
+        plain(
+            f"Lineage: {len(run.events)} OpenLineage events in {run.bundle / EVENTS_FILE} "
+            f"(see `fairtrail lineage show {run.bundle}`)"
+        ),
         soft_wrap=True,
     )
-    console.print(f"Bundle written to [bold]{run.bundle}[/bold]")
+    console.print(_written("Bundle", run.bundle), soft_wrap=True)
     try:
         rendered = _render_report(run.bundle, None)
     except FairtrailError as exc:
         _fail(str(exc))
     console.print(
-        f"Report: [bold]{escape(str(rendered.path))}[/bold] "
-        f"(check it with `fairtrail verify {rendered.path} {run.bundle}`)",
+        Text.assemble(
+            "Report: ",
+            (visible(str(rendered.path)), "bold"),
+            visible(f" (check it with `fairtrail verify {rendered.path} {run.bundle}`)"),
+        ),
         soft_wrap=True,
     )
 
@@ -257,17 +287,17 @@ def show(bundle: Path, quiet: bool) -> None:
         result = read_bundle(bundle)
     except FairtrailError as exc:
         _fail(str(exc))
-    console.print(f"Bundle {bundle}: every file matches its manifest.")
+    console.print(plain(f"Bundle {bundle}: every file matches its manifest."), soft_wrap=True)
     print_result(console, result, groups=not quiet)
     sys.exit(_exit_code(result.status))
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec", type=click.Path(path_type=Path))
 @click.option(
     "--out",
     "-o",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a file or a link is refused in one line, not by click
     default=None,
     help="Bundle folder to write (default: mitigation-<id> next to the spec).",
 )
@@ -294,13 +324,16 @@ def mitigate(spec: Path, out: Path | None, jobs: int | None, quiet: bool) -> Non
         _fail(f"{exc.strerror or exc}: {exc.filename}")
     t = run.sweep.tradeoff
     for note in run.notes:
-        console.print(Text(f"note: {note}", style="dim"), soft_wrap=True)
+        console.print(plain(f"note: {note}", "dim"), soft_wrap=True)
     console.print(
-        f"[bold]Sweep[/bold] {len(t.candidates) + len(t.failures)} candidates "
-        f"({run.n_train:,} training rows, {run.n_test:,} held-out) in {run.sweep.seconds:.1f} s"
+        Text.assemble(
+            ("Sweep", "bold"),
+            f" {len(t.candidates) + len(t.failures)} candidates ({run.n_train:,} training rows, "
+            f"{run.n_test:,} held-out) in {run.sweep.seconds:.1f} s",
+        )
     )
     print_tradeoff(console, t, groups=not quiet)
-    console.print(f"Bundle written to [bold]{run.bundle}[/bold]")
+    console.print(_written("Bundle", run.bundle), soft_wrap=True)
     sys.exit(EXIT_PASS if t.chosen is not None else EXIT_FAIL)
 
 
@@ -324,8 +357,9 @@ def report(bundle: Path, out: Path | None) -> None:
     except OSError as exc:
         _fail(f"{exc.strerror or exc}: {exc.filename}")
     _console().print(
-        f"Report written to [bold]{escape(str(rendered.path))}[/bold] "
-        f"({rendered.size / 1024:.0f} KiB, sha256 {rendered.sha256[:16]}…)",
+        _written("Report", rendered.path).append(
+            f" ({rendered.size / 1024:.0f} KiB, sha256 {visible(rendered.sha256[:16])}…)"
+        ),
         soft_wrap=True,
     )
 
@@ -355,12 +389,15 @@ def verify(pdf: Path, bundle: Path | None) -> None:
     console = _console()
     if problems:
         for p in problems:
-            console.print(f"[bold red]✗[/bold red] {escape(p)}", soft_wrap=True)
+            console.print(Text.assemble(("✗", "bold red"), " ", visible(p)), soft_wrap=True)
         sys.exit(EXIT_FAIL)
     against = f"; it belongs to bundle {bundle}, which is intact" if bundle is not None else ""
     console.print(
-        f"[bold]✓[/bold] {escape(str(pdf))}: seal intact; attachments match the attached "
-        "manifest" + escape(against),
+        Text.assemble(
+            ("✓", "bold"),
+            " ",
+            visible(f"{pdf}: seal intact; attachments match the attached manifest{against}"),
+        ),
         soft_wrap=True,
     )
 
@@ -392,7 +429,7 @@ def spark_jar() -> None:
     from audit._engines._dense import DenseRefused, dense_jar
 
     try:
-        click.echo(str(dense_jar()))
+        click.echo(visible(str(dense_jar())))
     except ImportError:
         _fail("the Spark engine needs PySpark: pip install 'fairtrail[spark]'")
     except DenseRefused as refused:
@@ -434,13 +471,16 @@ def lineage_validate(events: Path, spec_dir: Path, lenient: bool) -> None:
     except LineageError as exc:
         _fail(str(exc))
     for problem in report.problems:
-        console.print(f"{events.name}: {problem}", markup=False, soft_wrap=True)
+        console.print(plain(f"{events.name}: {problem}"), soft_wrap=True)
     for problem in report.skipped:
-        console.print(f"{events.name}: skipped {problem}", markup=False, soft_wrap=True)
+        console.print(plain(f"{events.name}: skipped {problem}"), soft_wrap=True)
     mode = "lenient" if lenient else "strict"
     verdict = "valid" if report.valid else f"INVALID ({len(report.problems)} problems)"
     console.print(
-        f"{events.name}: {report.n_events} events, {report.n_facets} facets, {mode}: {verdict}"
+        plain(
+            f"{events.name}: {report.n_events} events, {report.n_facets} facets, {mode}: {verdict}"
+        ),
+        soft_wrap=True,
     )
     sys.exit(EXIT_PASS if report.valid else EXIT_FAIL)
 
@@ -516,9 +556,9 @@ def lineage_show(source: Path, dot_file: Path | None, svg_file: Path | None, as_
             except OSError as exc:
                 _fail(f"Cannot write '{path}': {exc.strerror or exc}.")
     if as_json:
-        click.echo(json.dumps(graph.to_dict(), indent=2, sort_keys=True))
+        click.echo(json.dumps(graph.to_dict(), indent=2, sort_keys=True))  # ASCII: \u escapes
     else:
-        click.echo(format_text(graph))
+        click.echo(visible(format_text(graph), newlines=True))
 
 
 @lineage.command("push")
@@ -570,7 +610,7 @@ def lineage_push(source: Path, url: str | None, api_key_env: str | None, timeout
     events_file, events = _read_lineage(source, "sent")
     try:
         if os.getenv("OPENLINEAGE_DISABLED", "").lower().strip() == "true":
-            Console(stderr=True, highlight=False).print(
+            Console(stderr=True, highlight=False, markup=False).print(
                 "note: OPENLINEAGE_DISABLED=true does not apply to `lineage push`, an explicit "
                 "request to send."
             )
@@ -582,18 +622,27 @@ def lineage_push(source: Path, url: str | None, api_key_env: str | None, timeout
     console = _console()
     if report.complete:
         console.print(
-            f"Sent {report.sent} of {report.total} events from {events_file} to {report.target}.",
-            markup=False,
+            plain(
+                f"Sent {report.sent} of {report.total} events from {events_file} to "
+                f"{report.target}."
+            ),
             soft_wrap=True,
         )
         sys.exit(EXIT_PASS)
     assert report.failed_at is not None
     console.print(
-        f"Sent {report.sent} of {report.total} events to {report.target}; event "
-        f"{report.failed_at + 1} failed: {report.reason}.\nAll {report.total} events are still "
-        f"in {events_file}; run `fairtrail lineage push {shlex.quote(str(source))}` again when "
-        "the endpoint is back (events sent already are sent again, which is safe).",
-        markup=False,
+        plain(
+            f"Sent {report.sent} of {report.total} events to {report.target}; event "
+            f"{report.failed_at + 1} failed: {report.reason}."
+        ),
+        soft_wrap=True,
+    )
+    console.print(
+        plain(
+            f"All {report.total} events are still in {events_file}; run `fairtrail lineage "
+            f"push {shlex.quote(str(source))}` again when the endpoint is back (events sent "
+            "already are sent again, which is safe)."
+        ),
         soft_wrap=True,
     )
     sys.exit(EXIT_FAIL)

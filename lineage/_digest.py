@@ -9,11 +9,22 @@ written as CSV and read back, or written as Parquet, gives the same digest; any 
 Canonical form, column by column in name order:
 
 - a number that is a whole number (``3``, ``3.0``) is that integer; any other float is its
-  IEEE-754 bits; booleans are their own kind;
+  IEEE-754 bits; booleans are their own kind; an unsigned 64-bit integer past the int64
+  range (2⁶³ and above) is its own kind too (its 64 bits would otherwise read as a negative
+  integer);
 - text is its UTF-8 bytes; an empty string counts as missing (CSV cannot tell them apart);
 - missing values (None, NaN, NA, NaT) are one marker;
 - dates and times are their text as pandas writes them to CSV;
-- a categorical column is its values.
+- a categorical column is its values;
+- a nested column (struct, list, map, union, or an ``object`` column holding dicts, lists,
+  tuples, sets or arrays) is the canonical text of each value
+  (:func:`~lineage._values.canonical_text`: keys in sorted order, numbers as above, bytes as
+  hex, missing as ``null`` at any depth), marked apart from text. Every value inside counts:
+  a change in the last element of a long list changes the digest;
+- decimals, binary, and other values that are not numbers, text or times are their ``str``.
+
+Columns go in order of their names as text; a duplicated name's columns in frame order. A
+name holding NUL is written with its length, so that no two tables share their bytes.
 
 The **file-list digest** (:func:`file_list_digest`) stands in for the file digest when the
 bytes are too many to read for provenance alone (a folder of Parquet parts counted out of
@@ -36,6 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lineage._validate import LineageError
+from lineage._values import canonical_text, is_nested, missing_mask, number_kind
 
 __all__ = [
     "FILE_LIST_ALGORITHM",
@@ -49,7 +61,7 @@ _CHUNK = 1 << 20
 #: The name of the file-list digest's definition (the ``fileListAlgorithm`` recorded).
 FILE_LIST_ALGORITHM = "fairtrail-filelist-v1"
 _PARQUET_MAGIC = b"PAR1"
-_KIND_MISSING, _KIND_INT, _KIND_FLOAT, _KIND_BOOL = 0, 1, 2, 3
+_KIND_MISSING, _KIND_INT, _KIND_FLOAT, _KIND_BOOL, _KIND_UINT_HIGH = 0, 1, 2, 3, 4
 
 
 def file_sha256(path: str | Path) -> str:
@@ -201,8 +213,12 @@ def _numbers(values: np.ndarray, missing: np.ndarray) -> tuple[memoryview, memor
         kinds = np.where(missing, _KIND_MISSING, _KIND_BOOL).astype(np.uint8)
         payload = np.where(missing, 0, values.astype(np.int64))
         return kinds.data, payload.astype("<i8", copy=False).data
+    high = np.zeros(values.shape, dtype=bool)
     if values.dtype.kind in "iu":
         whole = ~missing
+        if values.dtype == np.uint64:  # past int64: its own kind, the same 64 bits
+            high = ~missing & (values >= np.uint64(2**63))
+            whole &= ~high
         payload = values.astype("<i8", copy=True)
         payload[missing] = 0
     else:
@@ -216,12 +232,37 @@ def _numbers(values: np.ndarray, missing: np.ndarray) -> tuple[memoryview, memor
         payload[whole] = floats[whole].astype(np.int64)
     kinds = np.full(values.shape, _KIND_FLOAT, dtype=np.uint8)
     kinds[whole] = _KIND_INT
+    kinds[high] = _KIND_UINT_HIGH
     kinds[missing] = _KIND_MISSING
     return kinds.data, payload.data
 
 
 def _texts(series: pd.Series) -> tuple[memoryview, memoryview, memoryview]:
     """(missing flags, int64 byte lengths, utf-8 bytes) of a column taken as text."""
+    try:
+        return _arrow_texts(series)
+    except UnicodeEncodeError:  # text that is not valid Unicode (lone surrogates)
+        return _python_texts(series)
+
+
+def _python_texts(series: pd.Series) -> tuple[memoryview, memoryview, memoryview]:
+    """As :func:`_arrow_texts`, for text Arrow refuses: UTF-8 with surrogates kept as bytes.
+
+    Valid text gets the same bytes either way; only text holding lone surrogates (which an
+    ``object`` column can, and UTF-8 cannot encode) needs this slower path.
+    """
+    missing = missing_mask(series)
+    chunks = [
+        b"" if m else (v if isinstance(v, str) else str(v)).encode("utf-8", "surrogatepass")
+        for v, m in zip(series.tolist(), missing.tolist(), strict=True)
+    ]
+    lengths = np.array([len(c) for c in chunks], dtype="<i8")
+    flags = (lengths == 0).astype(np.uint8)  # "" and missing are one, as in CSV
+    return flags.data, lengths.data, memoryview(b"".join(chunks))
+
+
+def _arrow_texts(series: pd.Series) -> tuple[memoryview, memoryview, memoryview]:
+    """(missing flags, int64 byte lengths, utf-8 bytes) of a column, gathered by Arrow."""
     if isinstance(series.dtype, pd.CategoricalDtype):  # each category's text, gathered by Arrow
         codes = series.cat.codes.to_numpy()
         texts = [v if isinstance(v, str) else str(v) for v in series.cat.categories]
@@ -230,7 +271,7 @@ def _texts(series: pd.Series) -> tuple[memoryview, memoryview, memoryview]:
         if pd.api.types.is_datetime64_any_dtype(series.dtype):
             series = series.astype("string")
         elif not pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
-            missing = series.isna().to_numpy(dtype=bool)
+            missing = missing_mask(series)
             text = [
                 None if m else (v if isinstance(v, str) else str(v))
                 for v, m in zip(series.to_numpy(dtype=object), missing, strict=True)
@@ -253,8 +294,54 @@ def _texts(series: pd.Series) -> tuple[memoryview, memoryview, memoryview]:
     return missing.data, lengths.data, payload
 
 
+def _name_bytes(name: Any) -> bytes:
+    r"""A column's name in the digest: ``\1`` name ``\0``; length-prefixed if it holds NUL.
+
+    A name without NUL keeps the bytes fairtrail-rows-v1 has always given it. One holding
+    NUL would make the end of the name ambiguous (two different tables could give the same
+    bytes), so it is ``\2``, its byte length as 8 bytes, the name, ``\0``. Names that are
+    not valid UTF-8 text (lone surrogates) keep them (``surrogatepass``).
+    """
+    text = str(name).encode("utf-8", "surrogatepass")
+    if b"\0" not in text:
+        return b"\1" + text + b"\0"
+    return b"\2" + len(text).to_bytes(8, "little") + text + b"\0"
+
+
+def _nested_texts(series: pd.Series, missing: np.ndarray) -> tuple[memoryview, ...]:
+    """(missing flags, int64 byte lengths, utf-8 bytes) of a nested column's canonical texts."""
+    texts = [
+        None if m else canonical_text(v)
+        for v, m in zip(series.tolist(), missing.tolist(), strict=True)
+    ]
+    return _texts(pd.Series(texts, dtype="string"))
+
+
+def _number_values(series: pd.Series, missing: np.ndarray) -> np.ndarray:
+    """A numeric or boolean column as a numpy array, missing values as 0 (flagged apart).
+
+    An Arrow-backed column keeps its own numpy type: integers stay exact (not floats) and
+    booleans booleans (Arrow refuses 0 as a boolean).
+    """
+    if not missing.any():
+        return np.asarray(series.to_numpy())
+    dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        arrow = dtype.pyarrow_dtype
+        if pa.types.is_boolean(arrow):
+            return np.asarray(series.to_numpy(dtype=bool, na_value=False))
+        return np.asarray(series.to_numpy(dtype=arrow.to_pandas_dtype(), na_value=0))
+    return np.asarray(series.to_numpy(dtype=None, na_value=0))
+
+
 def row_digest(frame: pd.DataFrame) -> str:
     """The sha256 of a table's values in canonical form (see the module documentation).
+
+    Columns are taken in order of ``str`` of their labels (columns whose labels give the same
+    text, such as a duplicated name, in their order in the frame). Nested columns (structs,
+    lists, maps, arrays, dicts) are digested as the canonical texts of their values
+    (:func:`~lineage._values.canonical_text`, marked apart from text columns), so a value
+    anywhere inside them counts.
 
     Parameters
     ----------
@@ -274,11 +361,15 @@ def row_digest(frame: pd.DataFrame) -> str:
     True
     >>> row_digest(a) == row_digest(a.iloc[::-1])
     False
+    >>> nested = pd.DataFrame({"p": [{"x": 1, "tags": ["a"]}, None]})
+    >>> row_digest(nested) == row_digest(pd.DataFrame({"p": [{"tags": ["a"], "x": 1.0}, None]}))
+    True
     """
     digest = hashlib.sha256()
     digest.update(f"fairtrail-rows-v1\0{len(frame)}\0{frame.shape[1]}\0".encode())
-    for name in sorted(frame.columns, key=str):
-        series = frame[name]
+    labels = list(frame.columns)
+    for position in sorted(range(len(labels)), key=lambda i: str(labels[i])):
+        series = frame.iloc[:, position]
         if isinstance(series.dtype, pd.CategoricalDtype) and not pd.api.types.is_string_dtype(
             series.cat.categories.dtype
         ):
@@ -286,14 +377,15 @@ def row_digest(frame: pd.DataFrame) -> str:
             codes = series.cat.codes.to_numpy()
             categories = pd.array(series.cat.categories.to_numpy())  # nullable: room for NA
             series = pd.Series(categories.take(codes, allow_fill=True))
-        digest.update(b"\1" + str(name).encode("utf-8") + b"\0")
-        missing = series.isna().to_numpy(dtype=bool)
-        if pd.api.types.is_bool_dtype(series.dtype) or (
-            pd.api.types.is_numeric_dtype(series.dtype)
-        ):
-            values = series.to_numpy(dtype=None, na_value=0) if missing.any() else series.to_numpy()
+        digest.update(_name_bytes(labels[position]))
+        missing = missing_mask(series)
+        if number_kind(series.dtype) is not None:
             digest.update(b"n")
-            for part in _numbers(np.asarray(values), missing):
+            for part in _numbers(_number_values(series, missing), missing):
+                digest.update(part)
+        elif is_nested(series, missing):
+            digest.update(b"j")
+            for part in _nested_texts(series, missing):
                 digest.update(part)
         else:
             digest.update(b"t")

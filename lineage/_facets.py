@@ -20,12 +20,23 @@ from typing import Any
 import attr
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from openlineage.client.facet_v2 import (
     DatasetFacet,
     RunFacet,
     column_lineage_dataset,
     data_quality_metrics_dataset,
     schema_dataset,
+)
+
+from lineage._values import (
+    ARROW_OR_PANDAS_ERRORS,
+    arrow_type,
+    canonical_text,
+    column_at,
+    is_nested,
+    missing_mask,
+    number_kind,
 )
 
 __all__ = [
@@ -164,39 +175,128 @@ class AuditResultDatasetFacet(DatasetFacet):
 # --- standard facets built from a frame -------------------------------------------------------
 
 
-def _type_name(dtype: Any) -> str:
-    if isinstance(dtype, pd.CategoricalDtype):
-        return f"category[{dtype.categories.dtype}]"
-    return str(dtype)
+def _arrow_fields(arrow: pa.DataType) -> list[schema_dataset.SchemaDatasetFacetFields]:
+    """The nested ``fields`` of a column of Arrow type ``arrow``, named as Arrow names them.
+
+    A struct's or union's fields; a list's element (``item``, or ``element`` as Parquet
+    names it); a map's ``key`` and ``value``; for a dictionary those of its value type, for
+    an extension type those of its storage type. Other types have none.
+    """
+    if isinstance(arrow, pa.DictionaryType):
+        return _arrow_fields(arrow.value_type)
+    if isinstance(arrow, pa.ExtensionType):
+        return _arrow_fields(arrow.storage_type)
+    if isinstance(arrow, pa.MapType):
+        children = [arrow.key_field, arrow.item_field]
+    elif pa.types.is_struct(arrow) or pa.types.is_union(arrow):
+        children = [arrow.field(i) for i in range(arrow.num_fields)]
+    elif isinstance(getattr(arrow, "value_field", None), pa.Field):  # every kind of list
+        children = [arrow.value_field]
+    else:
+        return []
+    return [_arrow_field(str(child.name), child.type) for child in children]
 
 
-def schema_facet(frame: pd.DataFrame) -> schema_dataset.SchemaDatasetFacet:
-    """The ``schema`` facet: each column's name and pandas dtype."""
-    return schema_dataset.SchemaDatasetFacet(
-        fields=[
-            schema_dataset.SchemaDatasetFacetFields(name=str(c), type=_type_name(frame[c].dtype))
-            for c in frame.columns
-        ]
+def _arrow_field(name: str, arrow: pa.DataType | None) -> schema_dataset.SchemaDatasetFacetFields:
+    if arrow is None:
+        return schema_dataset.SchemaDatasetFacetFields(name=name)
+    return schema_dataset.SchemaDatasetFacetFields(
+        name=name, type=str(arrow), fields=_arrow_fields(arrow)
     )
 
 
+def _column_type(
+    series: pd.Series, known: pa.DataType | None = None
+) -> tuple[str, pa.DataType | None]:
+    """A column's type as the schema facet names it, and its Arrow type for nested fields.
+
+    The pandas dtype (``int64``, ``str``, ``category[str]``, ``struct<a: int64>[pyarrow]``),
+    except for ``object`` columns: those are named by ``known`` (the file's type) or else by
+    the Arrow type of their values (``struct<…>``, ``list<…>``, ``binary``,
+    ``decimal128(…)``, ``date32[day]``, ``null`` when every value is missing), and
+    ``object`` when Arrow cannot type them.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return f"category[{dtype.categories.dtype}]", None
+    if isinstance(dtype, pd.ArrowDtype):
+        return str(dtype), dtype.pyarrow_dtype
+    if pd.api.types.is_object_dtype(dtype):
+        arrow = known if known is not None else arrow_type(series)
+        return ("object" if arrow is None else str(arrow)), arrow
+    return str(dtype), None
+
+
+def schema_facet(
+    frame: pd.DataFrame, file_types: Mapping[str, pa.DataType] | None = None
+) -> schema_dataset.SchemaDatasetFacet:
+    """The ``schema`` facet: every column, in order, with its type and nested fields.
+
+    Each column is a field, duplicated names included (each with its own column's type);
+    names are ``str`` of the column labels. The type is the pandas dtype, or for an
+    ``object`` column (where pandas keeps Python objects: structs, maps, decimals, binary,
+    dates, times) the Arrow type ``file_types`` gives for its name, else the Arrow type its
+    values infer to (``object`` when Arrow cannot type them). Struct, list, map and union
+    columns get nested ``fields``: a struct's fields, a list's element, a map's key and
+    value, recursively.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    file_types : mapping of str to pyarrow.DataType, optional
+        The Arrow types of the file the frame was read from (a Parquet file's schema), by
+        column name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"n": [1, 2], "s": [{"a": 1, "b": ["x"]}, None]})
+    >>> [(f.name, f.type) for f in schema_facet(frame).fields]
+    [('n', 'int64'), ('s', 'struct<a: int64, b: list<item: string>>')]
+    >>> [(f.name, f.type, [g.name for g in f.fields])
+    ...  for f in schema_facet(frame).fields[1].fields]
+    [('a', 'int64', []), ('b', 'list<item: string>', ['item'])]
+    """
+    known = file_types or {}
+    fields = []
+    for i, name in enumerate(frame.columns):
+        type_name, arrow = _column_type(frame.iloc[:, i], known.get(str(name)))
+        fields.append(
+            schema_dataset.SchemaDatasetFacetFields(
+                name=str(name), type=type_name, fields=_arrow_fields(arrow) if arrow else []
+            )
+        )
+    return schema_dataset.SchemaDatasetFacet(fields=fields)
+
+
 def columns_schema_facet(
-    columns: Sequence[tuple[str, str | None]],
+    columns: Sequence[tuple[str, str | pa.DataType | None]],
 ) -> schema_dataset.SchemaDatasetFacet:
     """The ``schema`` facet from ``(name, type)`` pairs; a type of None is left out.
 
     For inputs whose rows are not read: the names are the engine's, the types the file's own
-    (Parquet) where known. OpenLineage's schema requires a field's name, not its type.
+    (Parquet) where known. OpenLineage's schema requires a field's name, not its type. An
+    Arrow type is written as Arrow writes it, with nested ``fields`` for structs, lists, maps
+    and unions (as :func:`schema_facet` gives them).
 
     Examples
     --------
+    >>> import pyarrow as pa
     >>> facet = columns_schema_facet([("sex", "string"), ("score", None)])
     >>> [(f.name, f.type) for f in facet.fields]
     [('sex', 'string'), ('score', None)]
+    >>> point = pa.struct([("x", pa.float64()), ("y", pa.float64())])
+    >>> (field,) = columns_schema_facet([("where", point)]).fields
+    >>> field.type, [(f.name, f.type) for f in field.fields]
+    ('struct<x: double, y: double>', [('x', 'double'), ('y', 'double')])
     """
-    return schema_dataset.SchemaDatasetFacet(
-        fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in columns]
-    )
+    fields = [
+        _arrow_field(str(n), t)
+        if isinstance(t, pa.DataType)
+        else schema_dataset.SchemaDatasetFacetFields(name=str(n), type=t)
+        for n, t in columns
+    ]
+    return schema_dataset.SchemaDatasetFacet(fields=fields)
 
 
 def counts_quality_facet(
@@ -227,38 +327,82 @@ def counts_quality_facet(
     )
 
 
-def _distinct_count(series: pd.Series) -> int:
-    """Distinct non-missing values; numpy numbers by sorting (several times faster than hashing)."""
+def _distinct_count(series: pd.Series, missing: np.ndarray) -> int:
+    """Distinct non-missing values; numpy numbers by sorting (several times faster than hashing).
+
+    Values pandas cannot hash or compare (structs, lists, maps, arrays) are counted by their
+    canonical text (:func:`~lineage._values.canonical_text`).
+    """
     if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
         values = series.to_numpy()
         if values.dtype.kind == "f":
             values = values[~np.isnan(values)]
         return int(np.unique(values).size)
-    return int(series.nunique(dropna=True))
+    if not is_nested(series, missing):
+        try:
+            return int(series.nunique(dropna=True))
+        except ARROW_OR_PANDAS_ERRORS:
+            pass
+    present = [v for v, m in zip(series.tolist(), missing.tolist(), strict=True) if not m]
+    return len({canonical_text(v) for v in present})
+
+
+def _floats(series: pd.Series) -> np.ndarray | None:
+    """A column of real numbers (or decimals) as float64, missing as NaN; else None.
+
+    Booleans, complex numbers and Arrow types that are not numbers have no minimum or sum
+    here, nor does a column pandas cannot convert.
+    """
+    dtype = series.dtype
+    decimal = isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype)
+    if number_kind(dtype) != "n" and not decimal:
+        return None
+    try:
+        return np.asarray(series.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+    except ARROW_OR_PANDAS_ERRORS:
+        return None
 
 
 def quality_facet(
     frame: pd.DataFrame, *, size: int | None = None
 ) -> data_quality_metrics_dataset.DataQualityMetricsDatasetFacet:
-    """The ``dataQualityMetrics`` facet: rows, bytes, and per column nulls, distincts, min, max."""
+    """The ``dataQualityMetrics`` facet: rows, bytes, and per column nulls, distincts, min, max.
+
+    ``columnMetrics`` is keyed by ``str`` of the column label; a name held by several columns
+    (duplicated, or ``1`` and ``"1"``) is described by its first column. Columns of any type
+    get ``nullCount``, ``count`` and ``distinctCount`` (nested values counted by their
+    canonical text); numeric ones also ``min``, ``max`` and ``sum`` of their finite values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"x": [1.5, None, 3.0], "s": [{"a": 1}, {"a": 1}, None]})
+    >>> metrics = quality_facet(frame).columnMetrics
+    >>> metrics["x"].nullCount, metrics["x"].min, metrics["x"].sum
+    (1, 1.5, 4.5)
+    >>> metrics["s"].nullCount, metrics["s"].distinctCount
+    (1, 1)
+    """
     metrics: dict[str, data_quality_metrics_dataset.ColumnMetrics] = {}
-    for c in frame.columns:
-        series = frame[c]
-        nulls = int(series.isna().sum())
+    for i, name in enumerate(frame.columns):
+        key = str(name)
+        if key in metrics:
+            continue
+        series = frame.iloc[:, i]
+        missing = missing_mask(series)
+        nulls = int(missing.sum())
         values: dict[str, Any] = {
             "nullCount": nulls,
-            "distinctCount": _distinct_count(series),
+            "distinctCount": _distinct_count(series, missing),
             "count": float(len(series) - nulls),
         }
-        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
-            series.dtype
-        ):
-            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+        numbers = _floats(series)
+        if numbers is not None:
             finite = numbers[np.isfinite(numbers)]
             if finite.size:
                 values.update(min=float(finite.min()), max=float(finite.max()))
                 values["sum"] = float(finite.sum())
-        metrics[str(c)] = data_quality_metrics_dataset.ColumnMetrics(**plain(values))
+        metrics[key] = data_quality_metrics_dataset.ColumnMetrics(**plain(values))
     return data_quality_metrics_dataset.DataQualityMetricsDatasetFacet(
         columnMetrics=metrics, rowCount=len(frame), bytes=size
     )
@@ -275,10 +419,16 @@ def column_lineage_facet(
     many rows in the same positions, the values are compared: equal values are an
     ``IDENTITY``, different ones a ``TRANSFORMATION``. When rows cannot be matched (fewer rows
     and the index was reset) the relation is a ``TRANSFORMATION`` described as unverified.
-    Columns with no same-named input column are left out (not known).
+    Columns with no same-named input column are left out (not known). A duplicated name is
+    compared by its first column in each frame, and fields are keyed by ``str`` of the label
+    (the first column whose label gives that text); values that cannot be compared (e.g.
+    nested values pandas cannot test for equality) are a ``TRANSFORMATION`` described as
+    unverified.
     """
     fields: dict[str, column_lineage_dataset.Fields] = {}
-    for column in output.columns:
+    for column in dict.fromkeys(output.columns):
+        if str(column) in fields:
+            continue
         sources = []
         for namespace, name, frame in inputs:
             if column not in frame.columns:
@@ -304,7 +454,7 @@ def column_lineage_facet(
 
 
 def _compare_column(output: pd.DataFrame, source: pd.DataFrame, column: Any) -> tuple[str, str]:
-    out, src = output[column], source[column]
+    out, src = column_at(output, column), column_at(source, column)
     aligned: pd.Series | None
     if out.index.equals(src.index):
         aligned = src
@@ -316,9 +466,12 @@ def _compare_column(output: pd.DataFrame, source: pd.DataFrame, column: Any) -> 
         aligned = None
     if aligned is None:
         return "TRANSFORMATION", "same-named column; rows could not be matched to verify values"
-    same = out.dtype == aligned.dtype and out.reset_index(drop=True).equals(
-        aligned.reset_index(drop=True)
-    )
+    try:
+        same = out.dtype == aligned.dtype and out.reset_index(drop=True).equals(
+            aligned.reset_index(drop=True)
+        )
+    except ARROW_OR_PANDAS_ERRORS:
+        return "TRANSFORMATION", "same-named column; values could not be compared"
     if same:
         return "IDENTITY", "values unchanged on the rows kept"
     return "TRANSFORMATION", (

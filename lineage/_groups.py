@@ -21,6 +21,7 @@ import pandas as pd
 
 from audit._validation import UNKNOWN_CATEGORY
 from lineage._facets import GroupCompositionDatasetFacet, StepEffectRunFacet, plain
+from lineage._values import ARROW_OR_PANDAS_ERRORS, column_at, is_nested, value_label
 
 if TYPE_CHECKING:
     from audit import CellStatistics
@@ -112,9 +113,10 @@ class Composition:
         --------
         >>> import pandas as pd
         >>> from audit import count_statistics, prepare_data
-        >>> frame = pd.DataFrame({"sex": ["F", "M", None, "unknown", "F"], "y": [1, 0, 1, 0, 1]})
+        >>> frame = pd.DataFrame({"sex": ["F", "M", None, "unknown", "F"],
+        ...                       "y": [1, 0, 1, 0, 1], "p": [1, 1, 0, 0, 1]})
         >>> stats = count_statistics(
-        ...     prepare_data(frame, y_true="y", y_pred="y", sensitive_features=["sex"])
+        ...     prepare_data(frame, y_true="y", y_pred="p", sensitive_features=["sex"])
         ... )
         >>> stats.categories, stats.cell_count.tolist()
         ((('F', 'M', 'unknown'),), [2, 1, 2])
@@ -167,23 +169,25 @@ class Composition:
         groups = []
         for feature in self.features:
             for value, n in self.counts[feature].items():
-                entry: dict[str, Any] = {"feature": feature, "count": n}
+                entry: dict[str, Any] = {"feature": str(feature), "count": n}
                 entry.update({"missing": True} if value is None else {"value": value})
                 if self.rows:
                     entry["share"] = n / self.rows
                 groups.append(entry)
         cells = [
             {
-                "values": {f: v for f, v in zip(self.features, key, strict=True) if v is not None},
+                "values": {
+                    str(f): v for f, v in zip(self.features, key, strict=True) if v is not None
+                },
                 "count": n,
             }
             for key, n in list(self.cells.items())[:MAX_CELLS]
         ]
         return GroupCompositionDatasetFacet(
-            sensitiveFeatures=list(self.features),
+            sensitiveFeatures=[str(f) for f in self.features],
             rowCount=self.rows,
             groups=plain(groups),
-            absentFeatures=list(self.absent) or None,
+            absentFeatures=[str(f) for f in self.absent] or None,
             cells=cells or None,
             cellsTruncated=(len(self.cells) > MAX_CELLS or self.cells_truncated) or None,
         )
@@ -226,20 +230,28 @@ def _split_cells(
     return dict(sorted(cells.items(), key=_cell_order)), truncated
 
 
-def _label(value: Any) -> str | None:
-    return None if pd.isna(value) else str(value)
-
-
 def _codes(series: pd.Series) -> tuple[np.ndarray, list[str | None]]:
     """Integer codes of a column's values (sorted when they sort) and the code's labels.
 
-    Missing values get the last code, labelled None.
+    Missing values get the last code, labelled None. A value is labelled by its ``str``; a
+    container (a struct, list, map or array value, which pandas cannot group) by its
+    canonical text (:func:`~lineage._values.canonical_text`), as is every value of a column
+    pandas cannot factorize.
     """
-    try:
-        codes, uniques = pd.factorize(series, sort=True)
-    except TypeError:  # values of several types that do not compare
-        codes, uniques = pd.factorize(series, sort=False)
-    labels = [_label(v) for v in uniques]
+    codes: np.ndarray | None = None
+    if not is_nested(series):
+        try:
+            try:
+                codes, uniques = pd.factorize(series, sort=True)
+            except TypeError:  # values of several types that do not compare
+                codes, uniques = pd.factorize(series, sort=False)
+            labels = [value_label(v) for v in uniques]
+        except ARROW_OR_PANDAS_ERRORS:
+            codes = None
+    if codes is None:
+        texts = pd.Series([value_label(v) for v in series.tolist()], dtype=object)
+        codes, uniques = pd.factorize(texts, sort=True)
+        labels = [str(v) for v in uniques]
     if (codes < 0).any():
         codes = np.where(codes < 0, len(labels), codes)
         labels.append(None)
@@ -248,6 +260,12 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, list[str | None]]:
 
 def composition(frame: pd.DataFrame, sensitive_features: Sequence[str]) -> Composition | None:
     """Count the rows of each group of each sensitive feature (None when none is a column).
+
+    A feature is a column when a column label equals it; a duplicated name is counted on its
+    first column. Groups are labelled by ``str`` of their values; values that are containers
+    (struct, list, map, array) by their canonical text
+    (:func:`~lineage._values.canonical_text`), so a nested column is counted rather than
+    refused.
 
     Examples
     --------
@@ -258,6 +276,8 @@ def composition(frame: pd.DataFrame, sensitive_features: Sequence[str]) -> Compo
     ({'F': 2, 'M': 1, None: 1}, ('age',))
     >>> c.joint_counts()
     {'F × a': 1, 'F × b': 1, 'M × a': 1, '(missing) × b': 1}
+    >>> dict(composition(pd.DataFrame({"g": [{"k": 1}, {"k": 1}, None]}), ["g"]).counts["g"])
+    {'{"k":1}': 2, None: 1}
     """
     present = tuple(f for f in sensitive_features if f in frame.columns)
     absent = tuple(f for f in sensitive_features if f not in frame.columns)
@@ -265,7 +285,7 @@ def composition(frame: pd.DataFrame, sensitive_features: Sequence[str]) -> Compo
         return None
     # Each feature is factorized once (values in sorted order, missing last); the marginal
     # and the intersectional counts are bincounts of the codes.
-    coded = [_codes(frame[feature]) for feature in present]
+    coded = [_codes(column_at(frame, feature)) for feature in present]
     counts: dict[str, dict[str | None, int]] = {}
     for feature, (codes, labels) in zip(present, coded, strict=True):
         merged: dict[str | None, int] = {}
@@ -280,16 +300,15 @@ def composition(frame: pd.DataFrame, sensitive_features: Sequence[str]) -> Compo
             flat = np.ravel_multi_index(tuple(codes for codes, _ in coded), shape)
             sizes = np.bincount(flat, minlength=math.prod(shape))
             nonzero = np.flatnonzero(sizes)
-            keys = zip(*np.unravel_index(nonzero, shape), strict=True)
-            for key, n in zip(keys, sizes[nonzero], strict=True):  # in sorted order of values
-                cell = tuple(labels[i] for (_, labels), i in zip(coded, key, strict=True))
-                cells[cell] = cells.get(cell, 0) + int(n)
-        else:  # too many combinations for a dense count: let pandas find the ones present
-            grouped = frame.groupby(list(present), dropna=False, observed=True, sort=True).size()
-            for values, n in grouped.items():
-                if n:
-                    cell = tuple(_label(v) for v in values)  # type: ignore[attr-defined]
-                    cells[cell] = cells.get(cell, 0) + int(n)
+            keys = np.stack(np.unravel_index(nonzero, shape), axis=1)
+            found = sizes[nonzero]
+        else:  # too many combinations for a dense count: the combinations present, sorted
+            keys, found = np.unique(
+                np.stack([codes for codes, _ in coded], axis=1), axis=0, return_counts=True
+            )
+        for key, n in zip(keys.tolist(), found.tolist(), strict=True):  # sorted by values
+            cell = tuple(labels[i] for (_, labels), i in zip(coded, key, strict=True))
+            cells[cell] = cells.get(cell, 0) + int(n)
     return Composition(len(frame), present, absent, counts, cells)
 
 
@@ -349,7 +368,7 @@ class StepEffect:
         for g in self.groups:
             entry: dict[str, Any] = {
                 "output": g.output,
-                "feature": g.feature,
+                "feature": str(g.feature),
                 "rowsIn": g.rows_in,
                 "rowsOut": g.rows_out,
             }
@@ -360,7 +379,7 @@ class StepEffect:
         flags = [
             {
                 "output": f.output,
-                "feature": f.feature,
+                "feature": str(f.feature),
                 "highestValue": f.highest.value or _MISSING,
                 "highestRemovedRate": f.highest.removed_rate,
                 "lowestValue": f.lowest.value or _MISSING,
@@ -387,7 +406,7 @@ def _by_feature(c: Composition) -> dict[str, Mapping[str | None, int]]:
     out: dict[str, Mapping[str | None, int]] = dict(c.counts)
     if len(c.features) > 1:
         joint: dict[str | None, int] = {k: n for k, n in c.joint_counts().items()}
-        out[JOINT.join(c.features)] = joint
+        out[JOINT.join(str(f) for f in c.features)] = joint
     return out
 
 

@@ -22,6 +22,14 @@ in-memory frame), ``fairtrail_contentDigest`` (both digests), ``fairtrail_groupC
 and a ``licence`` tag; written files get ``lifecycleStateChange`` (CREATE or OVERWRITE) and
 ``columnLineage`` where it is known. Each step's run gets ``fairtrail_stepEffect``.
 
+No column stops a record, whatever its type or name: struct, list, map, union, dictionary,
+binary, decimal, temporal, null-typed and extension columns, nested or all-missing values,
+empty, duplicated, non-text or control-character names. The schema names every column (a
+Parquet file's own Arrow type for columns pandas holds as Python objects, with nested
+``fields``); row digests, distinct counts and group counts take a nested value by its
+canonical text (``lineage/_values.py``); a duplicated name is described by its first column
+wherever a facet needs one key per name.
+
 Files follow OpenLineage's naming: namespace ``file``, name the absolute path. Events go to
 the transport given (default: a JSON Lines file); fairtrail reads no OpenLineage
 configuration files or environment variables.
@@ -49,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from openlineage.client import event_v2
 from openlineage.client.facet_v2 import (
     BaseFacet,
@@ -119,6 +128,40 @@ def _spec_name(spec: str) -> str:
     first = next(i for i, part in enumerate(parts) if _GLOB.search(part))
     head = Path(*parts[:first]) if first else Path()
     return str(head.resolve().joinpath(*parts[first:]))
+
+
+def _parquet_types(path: Path | None, data: bytes | None) -> dict[str, pa.DataType] | None:
+    """The Arrow types of a Parquet file's columns (read from its footer); None if not Parquet.
+
+    pandas holds struct, map, decimal, binary, date, time and extension columns as Python
+    objects; the file says what they are. A duplicated name gets its first column's type. A
+    file that is not Parquet, or whose footer cannot be read, gives None: the types are then
+    the frame's own.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        if data is not None:
+            if data[-4:] != b"PAR1":
+                return None
+            schema = pq.read_schema(pa.BufferReader(data))
+        elif path is not None and path.is_file():
+            with path.open("rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                if handle.tell() < 12:
+                    return None
+                handle.seek(-4, os.SEEK_END)
+                if handle.read(4) != b"PAR1":
+                    return None
+            schema = pq.read_schema(path)
+        else:
+            return None
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    types: dict[str, pa.DataType] = {}
+    for field in schema:
+        types.setdefault(field.name, field.type)
+    return types
 
 
 def _now() -> str:
@@ -318,7 +361,7 @@ class Tracker:
         digest = ContentDigestDatasetFacet(fileSha256=file_digest, bytes=size)
         if isinstance(obj, pd.DataFrame):
             columns = tuple(str(c) for c in obj.columns)
-            facets["schema"] = schema_facet(obj)
+            facets["schema"] = schema_facet(obj, _parquet_types(path, data))
             facets["dataQualityMetrics"] = quality_facet(obj, size=size)
             if self.row_digests:
                 digest.rowDigest = row_digest(obj)
@@ -488,8 +531,10 @@ class TrackedRun:
           not detected. No row digest (it needs the rows). ``version`` is the file's sha256
           or the file-list digest.
         - ``schema``: every column of the input in order (the engine's), with its Arrow type
-          from the first file when Parquet; a CSV's columns are named without types (the
-          engine's types are not in ``counted``).
+          from the first file when Parquet, and nested ``fields`` for struct, list, map and
+          union columns (a struct's fields, a list's element, a map's key and value); a
+          CSV's columns are named without types (the engine's types are not in
+          ``counted``).
         - ``dataQualityMetrics``: ``rowCount``, ``bytes``, and per column ``nullCount`` and
           ``count`` (non-missing values), from the engine's missing counts.
         - ``fairtrail_groupComposition``: rows per group of the tracker's sensitive features
@@ -527,10 +572,11 @@ class TrackedRun:
         >>> from audit._engines import Counted, find_files
         >>> from lineage import RecordingTransport
         >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> frame = pd.DataFrame({"sex": ["F", "M", None, "F"], "y": ["1", "0", "1", "0"]})
+        >>> frame = pd.DataFrame({"sex": ["F", "M", None, "F"], "y": ["1", "0", "1", "0"],
+        ...                       "p": ["1", "1", "0", "0"]})
         >>> for i in (0, 1):
         ...     frame.iloc[2 * i : 2 * i + 2].to_parquet(folder / f"part-{i}.parquet")
-        >>> stats = count_statistics(prepare_data(frame, y_true="y", y_pred="y",
+        >>> stats = count_statistics(prepare_data(frame, y_true="y", y_pred="p",
         ...                                       sensitive_features=["sex"], pos_label="1"))
         >>> counted = Counted(stats, "1", ("0", "1"), {"sex": 1}, 4, "duckdb")
         >>> recorder = RecordingTransport()
@@ -559,20 +605,23 @@ class TrackedRun:
             digest.files = len(files)
         statistics = counted.statistics
         columns = tuple(statistics.missing_columns)
-        types: dict[str, str] = {}
+        types: dict[str, pa.DataType] = {}
         if parquet:
             try:
-                types = {f.name: str(f.type) for f in pq.read_schema(files[0])}
-            except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+                schema = pq.read_schema(files[0])
+            except (OSError, ValueError, pa.ArrowException) as exc:
                 raise LineageError(
                     f"Cannot read the Parquet schema of '{files[0]}': {exc}"
                 ) from None
+            for field in schema:  # a duplicated name: its first field
+                types.setdefault(field.name, field.type)
         nulls = np.asarray(statistics.missing_count, dtype=np.int64).sum(axis=0)
+        null_counts: dict[str, int] = {}
+        for column, n in zip(columns, nulls.tolist(), strict=True):
+            null_counts.setdefault(str(column), int(n))
         facets: dict[str, BaseFacet] = {
             "schema": columns_schema_facet([(c, types.get(c)) for c in columns]),
-            "dataQualityMetrics": counts_quality_facet(
-                counted.n_rows, dict(zip(columns, nulls.tolist(), strict=True)), size=total
-            ),
+            "dataQualityMetrics": counts_quality_facet(counted.n_rows, null_counts, size=total),
         }
         comp = Composition.from_statistics(statistics, self.tracker.sensitive_features)
         if comp is not None:

@@ -26,49 +26,79 @@ __all__ = [
     "events_to_jsonl",
 ]
 
-_NOT_SERIALISABLE = "<<non-serializable"
-
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(name)
 
 
+def _refuse_object(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def event_to_dict(event: Any) -> dict[str, Any]:
     """An event as the JSON object it is sent as; refuses values that do not serialise.
+
+    An attrs event (``event_v2.RunEvent``) is converted as the OpenLineage client converts it
+    (``Serde.to_dict``: nulls dropped, enums as values), but a value the client would write
+    as a ``"<<non-serializable…>>"`` string is refused instead. Only values are judged, so a
+    column or dataset whose *name* reads like that placeholder is recorded as it is.
 
     Raises
     ------
     LineageError
-        When a facet holds a value the OpenLineage serialiser cannot write (a numpy scalar,
-        NaN or infinity).
+        When a facet holds a value JSON cannot write (a numpy scalar other than ``int64`` or
+        ``float64``, NaN or infinity).
+
+    Examples
+    --------
+    >>> event_to_dict({"eventType": "START", "name": "<<non-serializable: x>>"})["name"]
+    '<<non-serializable: x>>'
     """
     try:
-        text = json.dumps(event) if isinstance(event, dict) else Serde.to_json(event)
-    except TypeError as exc:  # a dict event holding a numpy value
+        data = event if isinstance(event, dict) else Serde.to_dict(event)
+        text = json.dumps(data, default=_refuse_object, sort_keys=not isinstance(event, dict))
+    except TypeError as exc:  # a numpy value, or another object JSON cannot write
         raise LineageError(
             f"An OpenLineage event holds a value that does not serialise: {exc}"
         ) from None
-    if _NOT_SERIALISABLE in text:
-        raise LineageError(
-            "An OpenLineage event holds a value that does not serialise (a numpy scalar?): "
-            + text[max(0, text.index(_NOT_SERIALISABLE) - 80) :][:200]
-        )
     try:
-        data: dict[str, Any] = json.loads(text, parse_constant=_refuse_constant)
+        parsed: dict[str, Any] = json.loads(text, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise LineageError(
             f"An OpenLineage event holds a number JSON cannot represent ({exc}); "
             "undefined values must be left out."
         ) from None
-    return data
+    return parsed
+
+
+def _jsonl_line(event: dict[str, Any]) -> str:
+    """One compact JSON line; text that is not valid Unicode (lone surrogates) is escaped."""
+    line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # e.g. a column name with a lone surrogate, from a DataFrame
+        line = json.dumps(event, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return line + "\n"
 
 
 def events_to_jsonl(events: list[dict[str, Any]]) -> bytes:
-    """Events as JSON Lines bytes (one compact event per line)."""
-    return "".join(
-        json.dumps(e, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
-        for e in events
-    ).encode("utf-8")
+    r"""Events as JSON Lines bytes (one compact event per line, UTF-8).
+
+    Text is written as itself, except in an event holding text that is not valid Unicode (a
+    lone surrogate, which UTF-8 cannot encode): that event's non-ASCII text is escaped
+    (``\udc80``), which JSON readers turn back into the same text.
+
+    Examples
+    --------
+    >>> events_to_jsonl([{"name": "é"}])
+    b'{"name":"\xc3\xa9"}\n'
+    >>> line = events_to_jsonl([{"name": "\udc80"}])
+    >>> line
+    b'{"name":"\\udc80"}\n'
+    >>> json.loads(line) == {"name": "\udc80"}
+    True
+    """
+    return "".join(_jsonl_line(e) for e in events).encode("utf-8")
 
 
 class RecordingTransport(Transport):

@@ -218,7 +218,8 @@ def test_missing_files_and_columns_are_named(tmp_path: Path) -> None:
         find_files(str(tmp_path / "nothing-*.parquet"))
     path = write(predictions_frame(100), tmp_path / "p.parquet")
     roles = Roles(**{**ROLES.__dict__, "y_score": "proba"})
-    with pytest.raises(DataValidationError, match=r"Column 'proba' \(y_score\) is not in the data"):
+    missing = r"Column 'proba' \(y_score\) is not in 'p.parquet'"
+    with pytest.raises(DataValidationError, match=missing):
         duckdb_statistics(path, roles)
 
 

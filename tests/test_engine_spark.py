@@ -259,7 +259,10 @@ def test_bytes_that_are_not_utf8_give_the_in_memory_engines_error(
     rows = [*GOOD * 200, "<=50K,>50K,Fem\xe9,A,0.2,1.0"]
     path.write_bytes(("label,pred,sex,race,score,weight\n" + "\n".join(rows)).encode("latin-1"))
     error = same_error(path, "spark", **DATA)
-    assert "Row #8002: CSV conversion error to string: invalid UTF8 data" in error
+    assert error == (
+        "'latin1.csv', line 8002: column 'sex' holds bytes that are not UTF-8 text; save the "
+        "file as UTF-8."
+    )
 
 
 def test_csv_text_is_read_as_the_in_memory_engine_reads_it(
@@ -269,9 +272,9 @@ def test_csv_text_is_read_as_the_in_memory_engine_reads_it(
     path = tmp_path / "odd.csv"
     rows = [
         *GOOD[:10],
-        "<=50K,>50K,NA,A, 0.5 ,1.0",  # 'NA' is missing; blanks around a number are allowed
+        "<=50K,>50K,NA,A, 0.5 ,1.0",  # 'NA' is a category; blanks around a number are allowed
         '<=50K,>50K,"Ma""le",A,+.5,1e0',  # a doubled quote; a leading + and a bare point
-        '>50K,>50K,"Fe\nmale",B,0.25,N/A',  # a line break inside quotes; 'N/A' is missing
+        '>50K,>50K,"Fe\nmale",B,0.25,',  # a line break inside quotes; an empty field
         ">50K,>50K,Male,\ufffd,0.5,1.0",  # U+FFFD written as UTF-8: a character like others
         *GOOD[10:],
     ]
@@ -279,7 +282,7 @@ def test_csv_text_is_read_as_the_in_memory_engine_reads_it(
     roles = Roles(**{**ROLES.__dict__, "sample_weight": None})
     got = spark_statistics(path, roles)
     assert_same_statistics(got, memory_statistics(path, roles))
-    assert got.categories[0] == ("Fe\nmale", "Female", 'Ma"le', "Male", "unknown")  # sorted
+    assert got.categories[0] == ("Fe\nmale", "Female", 'Ma"le', "Male", "NA")  # sorted
     assert got.categories[1] == ("A", "B", "\ufffd")
 
 

@@ -281,10 +281,11 @@ def test_two_features_mixing_missing_and_unknown_leave_their_cell_out() -> None:
             "sex": ["F", "F", None, "unknown", None, "unknown"],
             "race": ["A", None, "unknown", None, None, "unknown"],
             "y": [1, 0, 1, 0, 1, 0],
+            "p": [1, 0, 1, 0, 1, 0],
         }
     )
     stats = count_statistics(
-        prepare_data(frame, y_true="y", y_pred="y", sensitive_features=["sex", "race"])
+        prepare_data(frame, y_true="y", y_pred="p", sensitive_features=["sex", "race"])
     )
     got = Composition.from_statistics(stats)
     want = composition(frame, ["sex", "race"])

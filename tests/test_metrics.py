@@ -28,6 +28,9 @@ from audit import (
     AuditResult,
     UndefinedMetricWarning,
     audit_predictions,
+    audit_statistics,
+    count_statistics,
+    prepare_data,
 )
 from audit._metrics import confusion_metrics, score_metrics
 
@@ -598,7 +601,14 @@ def test_ece_and_brier_stay_exact_with_equal_width_score_bins() -> None:
     # 9 distinct scores > score_bins=5 forces equal-width bins (10 of width 0.1, one per
     # calibration bin), so ECE and Brier are unchanged; only the AUC may move, within the
     # reported bound (0.95 and 1.0 now tie: AUC (13.5 + 0.5)/24, bound (½·2 tied pairs)/24).
-    r = ece_audit(AuditOptions(intervals=False, min_group_size=1, score_bins=5))
+    # score_bins=5 is below what a spec or audit_predictions accepts (10): the counting step
+    # is called directly, to see it fall back to equal-width bins with few distinct scores.
+    score = [s for s, _ in ECE_ROWS]
+    frame = pd.DataFrame({"y": [t for _, t in ECE_ROWS], "p": [int(s >= 0.5) for s in score],
+                          "s": score, "g": ["one"] * 10})  # fmt: skip
+    prepared = prepare_data(frame, y_true="y", y_pred="p", y_score="s", sensitive_features=["g"])
+    stats = count_statistics(prepared, score_bins=5)
+    r = audit_statistics(stats, options=AuditOptions(intervals=False, min_group_size=1))
     assert r.data.score_binning.startswith("equal-width")
     m = by_group(r, "g")["one"].metrics
     assert_values(

@@ -540,8 +540,9 @@ def test_weighted_statistics_are_refused() -> None:
     data = pd.DataFrame(
         {"y": [0, 1, 0, 1], "s": [0.2, 0.8, 0.3, 0.9], "g": list("aabb"), "w": [1, 2, 1, 1]}
     )
+    data["p"] = data["y"]
     prepared = prepare_data(
-        data, y_true="y", y_pred="y", y_score="s", sensitive_features=["g"], sample_weight="w"
+        data, y_true="y", y_pred="p", y_score="s", sensitive_features=["g"], sample_weight="w"
     )
     with pytest.raises(ThresholdError, match=r"^The statistics are weighted, but group thr"):
         optimize_thresholds(count_statistics(prepared))

@@ -18,19 +18,40 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit._engines._base import Aggregate, Dialect, Roles, SqlSource, numbers, one
+from audit._engines._base import (
+    Aggregate,
+    Dialect,
+    Roles,
+    SqlSource,
+    is_float_type,
+    numbers,
+    one,
+)
 from audit._engines._keys import KeyColumn, KeySpace, labels_of, present
 from audit._engines._scores import SCORE_PROBLEMS
 from audit._exceptions import DataValidationError
 from audit._validation import (
     missing_values_error,
     negative_weight_error,
+    no_values_error,
     not_finite_error,
+    nul_error,
+    nul_rows,
     outside_unit_error,
     zero_weight_error,
 )
 
-__all__ = ["check_profile", "checks_sql", "label_keys", "profile_of", "profile_sql", "score_range"]
+__all__ = [
+    "check_no_values",
+    "check_nul",
+    "check_profile",
+    "checks_sql",
+    "label_keys",
+    "profile_of",
+    "profile_sql",
+    "score_range",
+    "text_roles",
+]
 
 
 def _range_sql(d: Dialect, key: str, column: str) -> list[Aggregate]:
@@ -63,15 +84,23 @@ def checks_sql(d: Dialect, key: str, column: str) -> list[Aggregate]:
     return parts
 
 
-def profile_sql(d: Dialect, roles: Roles) -> str:
-    """Totals: rows, missing values of the key columns, the problems of score and weight."""
+def profile_sql(d: Dialect, roles: Roles, types: dict[str, str]) -> str:
+    """Totals: rows, missing values of the key columns, the problems of score and weight.
+
+    A NaN in a float key column is missing, as the in-memory path reads it.
+    """
     q = d.q
+
+    def missing(column: str) -> str:
+        if is_float_type(types.get(column, "")):
+            return f"COUNT_IF({q(column)} IS NULL OR isnan({q(column)}))"
+        return f"COUNT(*) - COUNT({q(column)})"
+
     parts: list[Aggregate | str] = ["COUNT(*) AS n_rows"]
     for key in ("y_true", "y_pred"):
-        label = q(getattr(roles, key))
-        parts.append(f"COUNT(*) - COUNT({label}) AS {key}_missing")
+        parts.append(f"{missing(getattr(roles, key))} AS {key}_missing")
     for i, f in enumerate(roles.sensitive_features):
-        parts.append(f"COUNT(*) - COUNT({q(f)}) AS f{i}_missing")
+        parts.append(f"{missing(f)} AS f{i}_missing")
     for key, column in (("s", roles.y_score), ("w", roles.sample_weight)):
         if column is not None:
             parts += checks_sql(d, key, column)
@@ -120,6 +149,31 @@ def check_profile(
             if not p["w_nonzero"]:
                 raise zero_weight_error(column)
     return labels
+
+
+def text_roles(roles: Roles) -> list[tuple[str, str]]:
+    """The columns read as text that hold a role (labels, sensitive features), and the roles."""
+    out = [] if roles.task == "regression" else [(roles.y_true, "y_true"), (roles.y_pred, "y_pred")]
+    out += [(f, f"sensitive_features[{i}]") for i, f in enumerate(roles.sensitive_features)]
+    return out
+
+
+def check_nul(src: SqlSource, roles: Roles, values: dict[str, list[Any]]) -> None:
+    """Refuse a NUL character in a listed value, at its first row, as the in-memory path does.
+
+    ``values`` must list every value of the text role columns.
+    """
+    for column, role in text_roles(roles):
+        if any(isinstance(v, str) and "\x00" in v for v in values.get(column, ())):
+            raise nul_error(column, role, src.first_row(column, nul_rows))
+
+
+def check_no_values(roles: Roles, profile: dict[str, Any]) -> None:
+    """Refuse a sensitive feature missing in every row (its count from the totals)."""
+    for i, f in enumerate(roles.sensitive_features):
+        n = profile.get("n_rows")
+        if n and profile.get(f"f{i}_missing") == n:
+            raise no_values_error(f, int(n))
 
 
 def label_keys(

@@ -6,6 +6,7 @@ pyarrow until the first row that fails a check (only when the scan found such a 
 
 from __future__ import annotations
 
+import functools
 import glob
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,59 +17,100 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from audit._exceptions import DataValidationError
-from audit._io import _csv_error, _csv_header, infer_format
+from audit._io import (
+    check_columns,
+    check_names,
+    check_parts,
+    check_quotes,
+    check_role_types,
+    csv_batches,
+    csv_header,
+    decimals_as_floats,
+    infer_format,
+    parquet_schema,
+    physical_line,
+)
 
 __all__ = ["InputFiles", "find_files"]
 
 _GLOB = re.compile(r"[*?\[]")
-#: The strings pyarrow's CSV reader (the in-memory path) reads as missing.
-CSV_NULLS: tuple[str, ...] = tuple(pacsv.ConvertOptions().null_values)
 
 
 @dataclass(frozen=True)
 class InputFiles:
-    """The files of one predictions input, in the order their rows are counted."""
+    """The files of one predictions input, in the order their rows are counted.
+
+    Parts are matched by column name: their columns may come in any order, but every part
+    must have the same columns of the same kinds (:meth:`check`). Only an empty CSV field is
+    missing, and the strings of ``missing_values``.
+    """
 
     spec: str
     files: tuple[Path, ...]
     format: str
+    missing_values: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
         """Total bytes."""
         return sum(p.stat().st_size for p in self.files)
 
+    @functools.cached_property
+    def _headers(self) -> dict[Path, list[str]]:
+        if self.format == "parquet":
+            return {p: parquet_schema(p).names for p in self.files}
+        return {p: csv_header(p) for p in self.files}
+
+    def header(self, path: Path) -> list[str]:
+        """One file's column names, in its order."""
+        return self._headers[path]
+
     def csv_header(self) -> list[str]:
-        """The header of the first CSV file (every file must have the same)."""
-        return _csv_header(self.files[0])
+        """The column names of the first file (every part has the same, in some order)."""
+        return self.header(self.files[0])
 
-    def csv_convert(self, number_columns: Mapping[str, str]) -> pacsv.ConvertOptions:
-        """How the in-memory path converts CSV columns (numbers as float64, the rest text).
+    def groups(self) -> list[tuple[list[str], list[Path]]]:
+        """The files grouped by their columns' order (and, for Parquet, their types).
 
-        ``number_columns`` maps each number column to its role (``y_score``...).
+        Each group's header (its columns in its order) and files. One group, usually; the
+        groups of parts that differ are matched by column name when they are read.
         """
-        names = self.csv_header()
-        types = {n: pa.string() for n in names}
-        types.update({c: pa.float64() for c in number_columns})
-        return pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
+        groups: dict[tuple[str, ...], list[Path]] = {}
+        for p in self.files:
+            key = tuple(self.header(p))
+            if self.format == "parquet":
+                key += tuple(str(f.type) for f in parquet_schema(p))
+            groups.setdefault(key, []).append(p)
+        return [(self.header(paths[0]), paths) for paths in groups.values()]
+
+    def check(self, roles: Mapping[str, str], number_columns: Mapping[str, str]) -> None:
+        """Refuse parts that differ, names used twice, absent role columns, unfit types.
+
+        ``roles`` maps each role column to its role. The in-memory path's checks of its one
+        file, in its order and its words, part by part.
+        """
+        schemas = []
+        for p in self.files:
+            names = self.header(p)
+            check_names(p.name, names)
+            check_columns(p, roles, names)
+            if self.format == "parquet":
+                types = {f.name: f.type for f in parquet_schema(p)}
+                check_role_types(p.name, types, roles, number_columns)
+            else:
+                types = {n: pa.float64() if n in number_columns else pa.string() for n in names}
+                check_quotes(p)
+            schemas.append((p.name, types))
+        check_parts(schemas)
 
     def _csv_batches(
         self, path: Path, number_columns: Mapping[str, str]
     ) -> Iterator[pa.RecordBatch]:
         """The batches of one CSV file as the in-memory path converts it; its errors."""
-        try:
-            reader = pacsv.open_csv(
-                path,
-                read_options=pacsv.ReadOptions(use_threads=False),
-                convert_options=self.csv_convert(number_columns),
-            )
-            yield from reader
-        except pa.ArrowInvalid as exc:
-            raise _csv_error(path, exc, self.csv_header(), number_columns) from None
+        return csv_batches(path, self.header(path), number_columns, self.missing_values)
 
     def batches(
         self, column: str, number_columns: Mapping[str, str]
@@ -113,9 +155,10 @@ class InputFiles:
                 break
         if not batches:  # no rows at all
             return pa.table({c: pa.array([], pa.null()) for c in wanted})
-        # Parts may differ in a column's width (int32 and int64): promote, as a scan would.
-        tables = [pa.Table.from_batches([b]) for b in batches]
-        return pa.concat_tables(tables, promote_options="permissive")
+        # Parts may differ in a column's width (int32 and int64) or its order: promote, as a
+        # scan would, and match by name.
+        tables = [pa.Table.from_batches([b]).select(wanted) for b in batches]
+        return decimals_as_floats(pa.concat_tables(tables, promote_options="permissive"), wanted)
 
     def first_row(
         self,
@@ -128,11 +171,9 @@ class InputFiles:
             hits = np.flatnonzero(check(values))
             if hits.size:
                 i = start + int(hits[0])
-                return (
-                    f"line {i + 2} of {path.name}"
-                    if self.format == "csv"
-                    else (f"row {i} of {path.name}")
-                )
+                if self.format == "csv":
+                    return f"line {physical_line(path, i)} of {path.name}"
+                return f"row {i} of {path.name}"
         return "a row"  # the engine counted one, the stream found none: say no more
 
     def csv_problem(self, number_columns: Mapping[str, str]) -> None:
@@ -142,9 +183,12 @@ class InputFiles:
         for path in self.files:
             for _ in self._csv_batches(path, number_columns):
                 pass
+            check_quotes(path)
 
 
-def find_files(spec: str | Path, file_format: str | None = None) -> InputFiles:
+def find_files(
+    spec: str | Path, file_format: str | None = None, missing_values: Sequence[str] = ()
+) -> InputFiles:
     r"""The files of ``spec``, sorted by path.
 
     ``spec`` is a file, a folder (every file of the format in it, recursively) or a glob.
@@ -194,7 +238,7 @@ def find_files(spec: str | Path, file_format: str | None = None) -> InputFiles:
     if not files:
         raise DataValidationError(f"No data files match '{text}'.")
     fmt = infer_format(files[0], file_format)
-    return InputFiles(text, tuple(files), fmt)
+    return InputFiles(text, tuple(files), fmt, tuple(missing_values))
 
 
 def _known(path: Path) -> bool:

@@ -5,9 +5,9 @@ only aggregates, as the DuckDB engine does; the queries are :mod:`audit._engines
 written in Spark's dialect (backquoted names, no ``isinf``).
 
 CSV files are read as the in-memory path reads them: every column as text, the score and
-the weight (and a regression's labels) as numbers, the same strings read as missing
-(:data:`CSV_NULLS`), the same number syntax. A value that is not a number stops the count,
-and the in-memory path's error (with its line number) is raised.
+the weight (and a regression's labels) as numbers, the same strings read as missing (the
+empty field and the declared ``missing_values``), the same number syntax. A value that is not
+a number stops the count, and the in-memory path's error (with its line number) is raised.
 
 Run on a cluster by starting the session yourself (``spark-submit``, a notebook, Databricks,
 ``SparkSession.builder.remote(...)``) before the audit: :func:`spark_session` returns the
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -29,11 +30,12 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from audit._engines._base import Aggregate, Counted, Dialect, Roles, number_columns
+from audit._engines._base import Aggregate, Counted, Dialect, Roles, number_columns, role_map
 from audit._engines._dense import DenseRefused, dense_groups, dense_jar
-from audit._engines._files import CSV_NULLS, InputFiles
+from audit._engines._files import InputFiles
 from audit._engines._sql import count_with_sql
 from audit._exceptions import DataValidationError, SpecError
+from audit._io import csv_null_values
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -247,36 +249,41 @@ def _read_files(
     """
     from pyspark.sql.types import StringType, StructField, StructType
 
-    paths = [_hadoop_path(p) for p in inputs.files]
+    numbers = number_columns(roles)
     try:
         if inputs.format == "parquet":
-            return spark.read.parquet(*paths)
-        header = inputs.csv_header()
-        numbers = number_columns(roles)
-        nulls = list(CSV_NULLS)
-        # Parse every column of every row, or a short row passes as long as the columns a query
-        # reads are in it (spark.sql.csv.parser.columnPruning.enabled, here for this read only).
-        reader = spark.read.option("columnPruning", "false")
-        raw = reader.csv(
-            paths,
-            schema=StructType([StructField(c, StringType()) for c in header]),
-            header=True,
-            enforceSchema=False,  # every file's header must be the first one's
-            mode="FAILFAST",
-            sep=",",
-            quote='"',
-            escape='"',  # a quote inside a quoted value is doubled, as pyarrow reads it
-            encoding="UTF-8",
-            multiLine=checked,
-        )
-        return raw.select(
-            [
-                _number_column(c, nulls)
-                if c in numbers
-                else _text_column(c, nulls, strict=not checked)
-                for c in header
-            ]
-        )
+            # Parts whose columns differ in order or type are read apart, matched by name.
+            parts = [spark.read.parquet(*map(_hadoop_path, files)) for _, files in inputs.groups()]
+            return functools.reduce(lambda a, b: a.unionByName(b), parts)
+        nulls = csv_null_values(inputs.missing_values)
+        frames = []
+        for header, files in inputs.groups():
+            # Parse every column of every row, or a short row passes as long as the columns a
+            # query reads are in it (spark.sql.csv.parser.columnPruning.enabled, for this read).
+            reader = spark.read.option("columnPruning", "false")
+            raw = reader.csv(
+                [_hadoop_path(p) for p in files],
+                schema=StructType([StructField(c, StringType()) for c in header]),
+                header=True,
+                enforceSchema=False,  # every file's header must be its group's
+                mode="FAILFAST",
+                sep=",",
+                quote='"',
+                escape='"',  # a quote inside a quoted value is doubled, as pyarrow reads it
+                encoding="UTF-8",
+                multiLine=checked,
+            )
+            frames.append(
+                raw.select(
+                    [
+                        _number_column(c, nulls)
+                        if c in numbers
+                        else _text_column(c, nulls, strict=not checked)
+                        for c in inputs.csv_header()  # every group in the first file's order
+                    ]
+                )
+            )
+        return functools.reduce(lambda a, b: a.unionByName(b), frames)
     except _spark_errors() as exc:
         raise DataValidationError(
             f"'{inputs.spec}' could not be read: {_first_line(exc)}"
@@ -378,6 +385,7 @@ class SparkSource:
         DataValidationError
             Spark cannot read the files.
         """
+        inputs.check(role_map(roles), number_columns(roles))
         source = cls(spark, _read_files(spark, inputs, roles), roles, inputs=inputs)
         if inputs.format == "csv":
             source._reread = lambda: _read_files(spark, inputs, roles, checked=True)

@@ -54,12 +54,15 @@ from audit._engines._base import (
     sum_by,
 )
 from audit._engines._checks import (
+    check_no_values,
+    check_nul,
     check_profile,
     checks_sql,
     label_keys,
     profile_of,
     profile_sql,
     score_range,
+    text_roles,
 )
 from audit._engines._keys import (
     KeyColumn,
@@ -76,6 +79,7 @@ from audit._engines._scores import (
 )
 from audit._exceptions import DataValidationError
 from audit._statistics import CellStatistics, equal_width_bins
+from audit._validation import check_roles
 
 __all__ = [
     "FIRST_ROWS",
@@ -232,14 +236,12 @@ def count_with_sql(
         wanted["sample_weight"] = roles.sample_weight
     for i, f in enumerate(roles.sensitive_features):
         wanted[f"sensitive_features[{i}]"] = f
+    check_roles(wanted)
     for role, column in wanted.items():
         if column not in names:
             raise DataValidationError(
                 f"Column '{column}' ({role}) is not in the data. Columns present: {names}."
             )
-    duplicated = {f for f in roles.sensitive_features if roles.sensitive_features.count(f) > 1}
-    if duplicated:
-        raise DataValidationError(f"sensitive_features lists {sorted(duplicated)} more than once.")
     if roles.task == "regression":
         from audit._engines._regression import count_regression
 
@@ -294,6 +296,7 @@ def count_with_sql(
             break
     # The totals the checks need, from the groups; then the in-memory path's checks, in its
     # order, and the key's final meaning (a sensitive feature's missing values, the labels).
+    check_nul(src, roles, values)  # every value is listed now
     profile = profile_of(groups, space, positions, codes, binning, roles)
     if roles.y_score and profile.get("s_outside") and profile["s_min"] is None:
         profile["s_min"], profile["s_max"] = score_range(src, roles.y_score)  # for the message
@@ -373,7 +376,10 @@ def _listed_keys(
         yt_col, yp_col, _, _ = label_keys(roles, types, values)
         features, _ = sensitive_keys(roles, no_missing, types, values)
     except DataValidationError:
-        profile = one(src.query(profile_sql(src.dialect, roles), "profile"))
+        for column, _ in text_roles(roles):  # the first error may lie beyond the first rows
+            values[column] = all_values(src, column)
+        check_nul(src, roles, values)
+        profile = one(src.query(profile_sql(src.dialect, roles, types), "profile"))
         check_profile(src, roles, profile, types, values)
         sensitive_keys(roles, profile, types, values)
         raise
@@ -384,6 +390,7 @@ def sensitive_keys(
     roles: Roles, profile: dict[str, Any], types: dict[str, str], values: dict[str, list[Any]]
 ) -> tuple[list[KeyColumn], list[tuple[str, ...]]]:
     """Each sensitive feature's key column and categories, from its listed distinct values."""
+    check_no_values(roles, profile)
     features, categories = [], []
     for i, f in enumerate(roles.sensitive_features):
         column, cats = sensitive_column(

@@ -131,7 +131,7 @@ def prepared(scores: FloatArray, frame: pd.DataFrame, labels: Any = None) -> Pre
     were validated by :func:`score_array`).
     """
     names = tuple(frame.columns)
-    reserved = sorted({"y_true", "y_score"} & set(names))
+    reserved = sorted({"y_true", "y_pred", "y_score"} & set(names))
     if reserved:
         raise ThresholdError(
             f"A sensitive feature may not be named {reserved[0]!r} (used for the labels and "
@@ -139,15 +139,16 @@ def prepared(scores: FloatArray, frame: pd.DataFrame, labels: Any = None) -> Pre
         )
     columns: dict[str, Any]
     if labels is None:
-        columns = {"y_true": np.zeros(scores.size, dtype=np.int8)}
+        zeros = np.zeros(scores.size, dtype=np.int8)
+        columns = {"y_true": zeros, "y_pred": zeros}
     else:
-        columns = {"y_true": labels, "y_score": scores}
+        columns = {"y_true": labels, "y_pred": labels, "y_score": scores}
     data = pd.DataFrame({**{n: frame[n] for n in names}, **columns}, copy=False)
     try:
         return prepare_data(
             data,
             y_true="y_true",
-            y_pred="y_true",
+            y_pred="y_pred",  # a placeholder: one role per column
             y_score=None if labels is None else "y_score",
             sensitive_features=list(names),
             score_type="score",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from audit import AuditResult, Threshold
+from fairtrail._terminal import visible
 from fairtrail.gate._evaluate import evaluate
 from fairtrail.gate._policy import Action, GateCriterion, GatePolicy
 
@@ -119,6 +120,5 @@ def assert_fair(
     failed = [c for c in checks if c.outcome == "failed"]
     if failed:
         heading = f"{len(failed)} fairness check{'s' * (len(failed) > 1)} failed:"
-        raise AssertionError(
-            "\n\n".join([heading + "\n" + failed[0].detail, *(c.detail for c in failed[1:])])
-        )
+        text = "\n\n".join([heading + "\n" + failed[0].detail, *(c.detail for c in failed[1:])])
+        raise AssertionError(visible(text, newlines=True))  # labels shown, never obeyed

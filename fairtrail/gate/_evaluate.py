@@ -18,6 +18,7 @@ from typing import Literal
 from audit import AuditResult, Estimate, FairtrailError, judge
 from audit._policy import parse_criterion
 from audit._result import AttributeResult, Verdict
+from fairtrail._terminal import visible
 from fairtrail.gate._policy import (
     Action,
     CheckKind,
@@ -172,7 +173,7 @@ def group_table(attr: AttributeResult, metrics: Sequence[str], interval: str) ->
     rows = []
     excluded = {d.metric: d.excluded_groups for d in attr.disparities if d.measure == "difference"}
     for g in attr.groups:
-        row = [g.group, f"{g.count:,}"]
+        row = [visible(g.group), f"{g.count:,}"]  # widths of what a terminal shows
         notes = []
         for m in metrics:
             e = g.metrics[m]
@@ -185,7 +186,7 @@ def group_table(attr: AttributeResult, metrics: Sequence[str], interval: str) ->
             notes.insert(0, "too small to decide a verdict")
         if g.unknown:
             notes.insert(0, "unknown category")
-        row.append("; ".join(dict.fromkeys(notes)))
+        row.append(visible("; ".join(dict.fromkeys(notes))))
         rows.append(row)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     right = {i for i in range(1, len(header) - 1) if header[i] != "interval"}

@@ -3,6 +3,8 @@
 Registered by :mod:`fairtrail.pytest_plugin` only when a ``--fairtrail-*`` option is given.
 Every problem with the inputs (policy, bundle, spec, baseline) is a ``pytest.UsageError``:
 one line, pytest's exit code 4, no traceback. Failed checks are failed tests (exit code 1).
+What reaches pytest's terminal from the policy or the bundle (item names, messages, tables)
+goes through :func:`fairtrail._terminal.visible`: escaped, never obeyed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from audit import FairtrailError
+from fairtrail._terminal import visible
 from fairtrail.gate._evaluate import GateCheck
 from fairtrail.gate._run import GateRun, run_gate
 
@@ -42,20 +45,20 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         """Fail or skip as the check's outcome says (warned and waived checks pass)."""
         if self.check.outcome == "failed":
-            raise GateFailed(self.check.message)
+            raise GateFailed(visible(self.check.message))
         if self.check.outcome == "skipped":
-            pytest.skip(self.check.message)
+            pytest.skip(visible(self.check.message))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """The check's estimate, interval, threshold and per-group table."""
         if isinstance(excinfo.value, GateFailed):
             where = f"{self.policy_path}:{self.check.line}"
-            return f"{self.check.detail}\n\n(policy {where})"
+            return visible(f"{self.check.detail}\n\n(policy {where})", newlines=True)
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         """Point at the policy line that set the check."""
-        return self.policy_path, max(self.check.line - 1, 0), self.check.nodeid
+        return self.policy_path, max(self.check.line - 1, 0), visible(self.check.nodeid)
 
 
 class ChecksCollector(pytest.Collector):
@@ -72,7 +75,7 @@ class ChecksCollector(pytest.Collector):
     def collect(self) -> list[pytest.Item | pytest.Collector]:
         """The checks of this group as items; under ``fairness``, the regression group too."""
         out: list[pytest.Item | pytest.Collector] = [
-            CheckItem.from_parent(self, name=c.name, check=c, policy_path=self.policy_path)
+            CheckItem.from_parent(self, name=visible(c.name), check=c, policy_path=self.policy_path)
             for c in self.checks
             if c.kind == self.kind
         ]
@@ -129,10 +132,10 @@ class GatePlugin:
                 today=self._today(),
             )
         except FairtrailError as exc:
-            raise pytest.UsageError(f"fairtrail gate: {exc}") from None
+            raise pytest.UsageError(visible(f"fairtrail gate: {exc}")) from None
         except OSError as exc:
             raise pytest.UsageError(
-                f"fairtrail gate: {exc.strerror or exc}: {exc.filename}"
+                visible(f"fairtrail gate: {exc.strerror or exc}: {exc.filename}")
             ) from None
         collector = ChecksCollector.from_parent(
             session,
@@ -175,23 +178,27 @@ class GatePlugin:
         tr.section("fairtrail gate", sep="=")
         run = self.run
         tr.line(
-            f"policy {run.policy.name} {run.policy.version} ({run.policy.path}) on audit "
-            f"{run.result.audit_id[:12]} ({run.source})"
+            visible(
+                f"policy {run.policy.name} {run.policy.version} ({run.policy.path}) on audit "
+                f"{run.result.audit_id[:12]} ({run.source})"
+            )
         )
         if run.baseline is not None:
-            tr.line(f"baseline: audit {run.baseline.audit_id[:12]} ({run.baseline_source})")
+            tr.line(
+                visible(f"baseline: audit {run.baseline.audit_id[:12]} ({run.baseline_source})")
+            )
         for c in run.checks:
             outcome = self.ran.get(c.nodeid)
             if outcome in (None, "passed"):
                 continue
             tr.line(
-                f"{outcome.upper():8} {c.nodeid}: {c.message}",
+                visible(f"{outcome.upper():8} {c.nodeid}: {c.message}"),
                 red=outcome == "failed",
                 yellow=outcome in ("warned", "waived"),
             )
         path = self.options["json"]
         if path:
-            tr.line(f"JSON summary: {path}")
+            tr.line(visible(f"JSON summary: {path}"))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

@@ -32,7 +32,7 @@
     tolerance = 0.02
 
 Paths are relative to the policy file. Every error names the file and line, the key, what
-was expected and what was found.
+was expected and what was found. The file must be UTF-8 (a byte order mark is accepted).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from audit import Policy, SpecError, Threshold
+from audit import Policy, SpecError, Threshold, decode_text
 from audit._policy import parse_criterion
 from fairtrail.gate._errors import GatePolicyError
 from fairtrail.gate._toml import Lines, Reader
@@ -216,6 +216,7 @@ def parse_gate_policy(text: str, path: str | Path = "<policy>") -> GatePolicy:
     """
     path = Path(path)
     name = path.name
+    text = text.removeprefix("\ufeff")  # a byte order mark, as some editors write
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -398,6 +399,13 @@ def _regression(table: Any, r: Reader, base: Path, lines: Lines) -> RegressionCh
     signoffs = None
     if "signoffs" in table:
         signoffs = r.string(table, "signoffs", here)
+        scheme = signoffs.partition("://")[0].lower() if "://" in signoffs else None
+        if scheme is not None and scheme not in ("postgresql", "postgres"):
+            raise r.fail(
+                (*here, "signoffs"),
+                "regression.signoffs must be a SQLite file (a path) or a postgresql:// URL; "
+                f"got a {scheme}:// URL.",
+            )
         if "://" not in signoffs and not Path(signoffs).is_absolute():
             signoffs = str(base / signoffs)
     return RegressionCheck(
@@ -413,18 +421,43 @@ def _regression(table: Any, r: Reader, base: Path, lines: Lines) -> RegressionCh
 
 
 def load_gate_policy(path: str | Path) -> GatePolicy:
-    """Read and validate a gate policy file.
+    r"""Read and validate a gate policy file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The policy file: UTF-8 text (a byte order mark is accepted).
+
+    Returns
+    -------
+    GatePolicy
 
     Raises
     ------
     GatePolicyError
-        The file cannot be read, or see :func:`parse_gate_policy`.
+        The file cannot be read, is not UTF-8 (naming the line and byte), or see
+        :func:`parse_gate_policy`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> policy = Path(tempfile.mkdtemp()) / "policy.toml"
+    >>> _ = policy.write_bytes(b'name = "politique \xe9quit\xe9"\n')  # Latin-1, not UTF-8
+    >>> load_gate_policy(policy)
+    Traceback (most recent call last):
+    ...
+    fairtrail.gate._errors.GatePolicyError: policy.toml:1: the file must be UTF-8 text, but byte
+    19 of line 1 (0xE9) is not valid UTF-8 (invalid continuation byte); save it as UTF-8.
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise GatePolicyError(
-            f"Cannot read the policy file '{path}': {getattr(exc, 'strerror', None) or exc}."
+            f"Cannot read the policy file '{path}': {exc.strerror or exc}."
         ) from None
+    try:
+        text = decode_text(data, path.name)
+    except SpecError as exc:
+        raise GatePolicyError(str(exc)) from None
     return parse_gate_policy(text, path)

@@ -2,60 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from audit import TomlLines as Lines
 from fairtrail.gate._errors import GatePolicyError
 
 __all__ = ["Lines", "Reader"]
-
-
-class Lines:
-    """Where each key of a TOML text is written: ``("criterion", 1, "threshold") → line``.
-
-    tomllib keeps no positions; this reads the text once, following ``[table]`` and
-    ``[[array]]`` headers, so that errors can name the line a reader has to fix.
-    """
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.\-]+)\s*=""")
-
-    def __init__(self, text: str) -> None:
-        self.at: dict[tuple[str | int, ...], int] = {}
-        counts: dict[str, int] = {}
-        table: tuple[str | int, ...] = ()
-        fence: str | None = None
-        for number, line in enumerate(text.splitlines(), start=1):
-            if fence is not None:  # inside a multi-line string
-                if line.count(fence) % 2 == 1:
-                    fence = None
-                continue
-            header = self._HEADER.match(line)
-            if header:
-                name = header.group(2).strip().strip("\"'")
-                if header.group(1) == "[[":
-                    counts[name] = counts.get(name, 0) + 1
-                    table = (name, counts[name] - 1)
-                else:
-                    table = tuple(name.split("."))
-                self.at.setdefault(table, number)
-                continue
-            key = self._KEY.match(line)
-            if key:
-                self.at.setdefault((*table, key.group(1).strip("\"'")), number)
-                rest = line[key.end() :]
-                for quote in ('"""', "'''"):
-                    if rest.count(quote) % 2 == 1:
-                        fence = quote
-
-    def line(self, *path: str | int) -> int:
-        """The line of ``path`` or of the nearest enclosing table (0 when unknown)."""
-        while path:
-            if path in self.at:
-                return self.at[path]
-            path = path[:-1]
-        return 0
 
 
 class Reader:
