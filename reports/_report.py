@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from audit import BundleError, read_bundle
-from audit._bundle import MANIFEST, REPORT, RESULT, require_intact
+from audit._bundle import MANIFEST, REPORT, RESULT, parse_manifest, require_intact
 from audit._files import write_atomically
 from reports._context import audit_sections
 from reports._pdf import check_seal, html_to_pdf, read_attachments
@@ -229,11 +229,11 @@ def verify_report(pdf_path: str | Path, bundle: str | Path | None = None) -> lis
         return [*problems, f"{pdf_path.name}: its attachments cannot be read ({exc})."]
     if MANIFEST not in attached:
         return [*problems, f"{pdf_path.name} carries no {MANIFEST}."]
-    try:
-        manifest = json.loads(attached[MANIFEST])
-        entries = dict(manifest["files"])
-    except (ValueError, KeyError, TypeError) as exc:
+    try:  # the bundle's own shape check: an entry that is not an object is a problem too
+        manifest = parse_manifest(attached[MANIFEST])
+    except BundleError as exc:
         return [*problems, f"The attached {MANIFEST} is unreadable ({exc})."]
+    entries = manifest["files"]
     for name, data in sorted(attached.items()):
         if name == MANIFEST:
             continue

@@ -579,3 +579,29 @@ def test_hostile_signoff_strings_render_escaped_and_wrapped(chained: dict[str, A
     page.extract_text(visitor_text=lambda t, cm, tm, *_: starts.append(cm[0] * tm[4] + cm[4]))
     assert starts
     assert all(0 <= x < width for x in starts)
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        b'{"format": "fairtrail-bundle/1", "files": {"result.json": "abc"}}',  # not an object
+        b'{"format": "fairtrail-bundle/1", "files": ["result.json"]}',  # a list
+        b'{"format": "fairtrail-bundle/1", "files": {"result.json": {"sha256": 1, "size": 2}}}',
+        b"[1, 2]",
+        b"\xff\xfe",
+    ],
+)
+def test_verify_names_a_malformed_attached_manifest(tmp_path: Path, manifest: bytes) -> None:
+    # A sealed PDF whose attached manifest has the wrong shape: one problem, never a crash.
+    pdf, _ = html_to_pdf(
+        "<html><body><p>x</p></body></html>",
+        created=_when(),
+        attachments={"manifest.json": manifest, "result.json": b"{}"},
+    )
+    (tmp_path / "r.pdf").write_bytes(pdf)
+    problems = verify_report(tmp_path / "r.pdf")
+    assert len(problems) == 1
+    assert problems[0].startswith("The attached manifest.json is unreadable (manifest.json")
+    result = CliRunner().invoke(cli, ["verify", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
