@@ -516,12 +516,25 @@ def physical_line(path: Path, row: int) -> int:
 
 
 def check_columns(path: Path, roles: Mapping[str, str], present: Sequence[str]) -> None:
+    """Refuse a file without a role column, naming it, its role and the columns there are.
+
+    A header of one column holding ``;``, a tab or ``|`` is a file with another delimiter:
+    the message says so.
+    """
     for column, role in roles.items():
         if column not in present:
+            hint = ""
+            if len(present) == 1:
+                found = [name for sep, name in _DELIMITERS if sep in present[0]]
+                if found:
+                    hint = f" The header looks {found[0]}-separated; fairtrail reads commas."
             raise DataValidationError(
                 f"Column '{column}' ({role}) is not in '{path.name}'. Columns present: "
-                f"{list(present)}."
+                f"{list(present)}.{hint}"
             )
+
+
+_DELIMITERS = ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"))
 
 
 def _short(exc: BaseException) -> str:

@@ -129,6 +129,17 @@ def na_declared_missing(d: Path) -> dict[str, Any]:
     return csv(d, "y,p,region\n" + "0,1,NA\n1,1,EU\n" * 20, ("region",), missing_values=["NA"])
 
 
+@case(error="Column 'y' (y_true) is not in 'x.csv'. Columns present: ['y;p;sex']. The header "
+      "looks semicolon-separated; fairtrail reads commas.")  # fmt: skip
+def a_semicolon_separated_file(d: Path) -> dict[str, Any]:
+    return csv(d, "y;p;sex\n" + ROWS.replace(",", ";"))
+
+
+@case(error="'x.csv', line 1: the name of column 1 is not UTF-8 text; save the file as UTF-8.")
+def a_utf16_file(d: Path) -> dict[str, Any]:
+    return csv(d, ("y,p,sex\n" + ROWS).encode("utf-16"))
+
+
 @case(groups={"sex": {"N/A": 20, "null": 20}})
 def null_strings_are_values_unless_declared(d: Path) -> dict[str, Any]:
     # pyarrow's and DuckDB's default lists of missing strings would drop both.
