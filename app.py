@@ -278,12 +278,12 @@ def overview_page() -> None:
     banner = {"pass": st.success, "fail": st.error, "inconclusive": st.warning}.get(status, st.info)
     banner(f"Audit verdict: **{status}**", icon=VERDICT_ICON.get(status, ":material/help:"))
     counts = data["counts"]
-    decision = rv.signoff_status(review, _signoff_store().records(review.audit_id))
+    decision = _signoff_store().decision_status(review.audit_id, review.manifest_sha256)
     cols = st.columns([1, 1, 1, 2])
     cols[0].metric("Criteria passed", counts["pass"], border=True)
     cols[1].metric("Failed", counts["fail"], border=True)
     cols[2].metric("Inconclusive", counts["inconclusive"], border=True)
-    cols[3].metric("Decision", decision["status"], border=True)
+    cols[3].metric("Decision", rv.status_line(decision), border=True)
     charts = rv.criteria_charts(review)
     if charts:
         st.subheader("Each criterion against its limit")
@@ -557,18 +557,18 @@ def signoff_page() -> None:
     st.title("Sign-off")
     store = _signoff_store()
     try:
-        records = store.records(review.audit_id)
+        status = store.decision_status(review.audit_id, review.manifest_sha256)
         chain = rv.chain_summary(store)
     except SignoffError as exc:
         st.error(f"The sign-off store cannot be read: {_md(str(exc))}", icon=":material/error:")
         return
-    status = rv.signoff_status(review, records)
     flash = st.session_state.pop("signoff_flash", None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
-    st.subheader(f"Decision status: {_md(status['status'])}")
-    if status["status_note"]:
-        st.caption(_md(status["status_note"]))
+    st.subheader(f"Decision status: {_md(rv.status_line(status))}")
+    note = rv.status_note(status)
+    if note:
+        st.caption(_md(note))
     if chain["problems"]:
         st.error(
             "The sign-off records were tampered with:\n\n"
@@ -581,7 +581,7 @@ def signoff_page() -> None:
             f"{_md(chain['location'])}; chain intact, head "
             f"`{chain['head'][:16]}…`"
         )
-    if status["records"]:
+    if status.records:
         _table(
             rv.records_frame(status),
             column_config={"comment": st.column_config.TextColumn(width="large")},

@@ -14,14 +14,19 @@ Examples
 """
 
 from audit._api import AUDIT_STEPS, audit_predictions, run_audit
+from audit._assembly import audit_statistics
 from audit._bundle import (
+    Bundle,
+    BundleVerificationError,
+    Manifest,
+    ManifestEntry,
     check_bundle_target,
     read_bundle,
     result_json,
     verify_bundle,
     write_bundle,
 )
-from audit._engine import audit_statistics
+from audit._engines._dense import DenseRefused, dense_jar
 from audit._exceptions import (
     BundleError,
     DataValidationError,
@@ -29,8 +34,10 @@ from audit._exceptions import (
     SpecError,
     UndefinedMetricWarning,
 )
+from audit._files import write_atomically
+from audit._io import read_predictions
 from audit._metrics import CONFUSION_METRICS, METRIC_INFO, REGRESSION_METRICS, SCORE_METRICS
-from audit._policy import NAMED_CRITERIA, Policy, Threshold, judge
+from audit._policy import NAMED_CRITERIA, Policy, Threshold, judge, parse_criterion
 from audit._result import (
     AttributeResult,
     AuditOptions,
@@ -40,8 +47,10 @@ from audit._result import (
     Disparity,
     Estimate,
     GroupResult,
+    Verdict,
     criterion_notes,
 )
+from audit._roles import Roles
 from audit._spec import (
     AuditSpec,
     DataSpec,
@@ -53,7 +62,13 @@ from audit._spec import (
     parse_spec,
 )
 from audit._statistics import CellStatistics, count_statistics
-from audit._validation import prepare_data
+from audit._validation import (
+    UNKNOWN_CATEGORY,
+    binary_labels,
+    check_present,
+    finite_column,
+    prepare_data,
+)
 
 __all__ = [
     "AUDIT_STEPS",
@@ -62,40 +77,55 @@ __all__ = [
     "NAMED_CRITERIA",
     "REGRESSION_METRICS",
     "SCORE_METRICS",
+    "UNKNOWN_CATEGORY",
     "AttributeResult",
     "AuditOptions",
     "AuditResult",
     "AuditSpec",
+    "Bundle",
     "BundleError",
+    "BundleVerificationError",
     "CellStatistics",
     "CriterionResult",
     "DataSpec",
     "DataSummary",
     "DataValidationError",
+    "DenseRefused",
     "Disparity",
     "Estimate",
     "FairtrailError",
     "GroupResult",
     "LineageSpec",
+    "Manifest",
+    "ManifestEntry",
     "Policy",
+    "Roles",
     "SpecError",
     "Threshold",
     "TomlLines",
     "UndefinedMetricWarning",
+    "Verdict",
     "audit_predictions",
     "audit_statistics",
+    "binary_labels",
     "check_bundle_target",
     "check_memory_limit",
+    "check_present",
     "count_statistics",
     "criterion_notes",
     "decode_text",
+    "dense_jar",
+    "finite_column",
     "judge",
     "load_spec",
+    "parse_criterion",
     "parse_spec",
     "prepare_data",
     "read_bundle",
+    "read_predictions",
     "result_json",
     "run_audit",
     "verify_bundle",
+    "write_atomically",
     "write_bundle",
 ]

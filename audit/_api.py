@@ -10,22 +10,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit._engine import compute_audit, warn_undefined
-from audit._engines import Counted, InputFiles, Roles, choose_engine, count_files, find_files
-from audit._engines._base import number_columns, role_map
+from audit._assembly import compute_audit, warn_undefined
+from audit._engines import Counted, InputFiles, choose_engine, count_files, find_files
+from audit._engines._base import number_columns
 from audit._exceptions import DataValidationError, SpecError
 from audit._io import read_predictions
 from audit._policy import Policy, Threshold
-from audit._result import AuditOptions, AuditResult
-from audit._spec import (
-    AuditSpec,
-    DataSpec,
-    LineageSpec,
-    _shown,
-    check_audit_options,
-    load_spec,
-    parse_spec,
-)
+from audit._result import AuditOptions, AuditResult, _shown
+from audit._roles import Roles
+from audit._spec import AuditSpec, DataSpec, LineageSpec, load_spec, parse_spec
 from audit._statistics import CellStatistics, count_statistics
 from audit._validation import PreparedData, check_same_length, prepare_data
 
@@ -111,6 +104,9 @@ def _recheck_spec(spec: AuditSpec) -> None:
         if isinstance(exc, SpecError):
             raise
         raise SpecError(f"{_RUN}: the AuditSpec cannot be used: {exc}.") from None
+    # to_dict() gives the options [data] carries (score_type, max_categories, task) as the
+    # data's; the audit runs with the options' own.
+    spec.options.check(f"{_RUN}: spec.options")
 
 
 def _check_policy(policy: Policy, where: str) -> None:
@@ -192,10 +188,11 @@ def run_audit(
         {"on_step": on_step, "on_data": on_data, "on_files": on_files, "on_progress": on_progress},
     )
     d = spec.data
+    roles = spec.roles()
     say = on_step or (lambda _step, _text: None)
     describe = None
     if d.table is not None or _is_spark(data):
-        return _run_spark(spec, data, say)
+        return _run_spark(spec, roles, data, say)
     if data is None:
         path = spec.data_path()
         if path is None:
@@ -204,17 +201,17 @@ def run_audit(
             inputs = find_files(path, d.format, d.missing_values)
             engine = choose_engine(spec.options.engine, inputs)
             if engine != "memory":
-                return _run_engine(spec, inputs, engine, say, on_files, on_progress)
+                return _run_engine(spec, roles, inputs, engine, say, on_files, on_progress)
         elif path.is_dir() or any(c in str(path) for c in "*?["):
             raise SpecError(
                 f"{spec.origin}: data.path '{d.path}' is a folder or a glob; the in-memory "
                 "engine reads one file. Set [audit] engine = 'duckdb' (or 'auto', or 'spark')."
             )
         say("read", f"Reading {path.name}")
-        numbers = number_columns(_roles(spec))
+        numbers = number_columns(roles)
         data, describe = read_predictions(
             path,
-            text_columns={c: r for c, r in role_map(_roles(spec)).items() if c not in numbers},
+            text_columns={c: r for c, r in roles.role_map().items() if c not in numbers},
             number_columns=numbers,
             file_format=d.format,
             missing_values=d.missing_values,
@@ -225,50 +222,63 @@ def run_audit(
     if on_data is not None:
         on_data(data)
     say("validate", f"Validating {len(data):,} rows")
-    prepared = prepare_data(
-        data,
-        y_true=d.y_true,
-        y_pred=d.y_pred,
-        sensitive_features=d.sensitive_features,
-        y_score=d.y_score,
-        sample_weight=d.sample_weight,
-        pos_label=d.pos_label,
-        score_type=spec.options.score_type,
-        max_categories=spec.options.max_categories,
-        task=spec.options.task,
-        **({"describe_row": describe} if describe else {}),
+    prepared = (
+        prepare_data(data, roles, describe_row=describe) if describe else prepare_data(data, roles)
     )
     say("count", "Counting cell statistics")
     stats = _count(prepared, spec.options)
     say("intervals", _INTERVALS_STEP)
-    roles = {"y_true": d.y_true, "y_pred": d.y_pred}
-    roles.update(
-        {k: v for k, v in (("y_score", d.y_score), ("sample_weight", d.sample_weight)) if v}
-    )
-    result = compute_audit(
+    return _audit_result(
         stats,
+        roles,
         options=spec.options,
         policy=spec.policy,
         source=source,
-        roles=roles,
         pos_label=prepared.pos_label,
         labels=prepared.labels,
         unknown_counts={f.name: f.n_missing for f in prepared.features},
+        notes=spec.deprecations,
+        stacklevel=2,
     )
-    result = _with_spec_notes(result, spec)
-    warn_undefined(result, stacklevel=2)
+
+
+def _audit_result(
+    stats: CellStatistics,
+    roles: Roles,
+    *,
+    options: AuditOptions,
+    policy: Policy | None,
+    source: str,
+    pos_label: str,
+    labels: tuple[str, str],
+    unknown_counts: Mapping[str, int],
+    notes: tuple[str, ...] = (),
+    stacklevel: int,
+) -> AuditResult:
+    """Every step after the count, for every path: the result, then the undefined warning.
+
+    ``notes`` (the spec's deprecation notes: keys that no longer do anything) come first in
+    the result's notes. ``stacklevel`` is the warning's, counted from the caller.
+    """
+    result = compute_audit(
+        stats,
+        options=options,
+        policy=policy,
+        source=source,
+        roles=roles.columns(sensitive=False),
+        pos_label=pos_label,
+        labels=labels,
+        unknown_counts=unknown_counts,
+    )
+    if notes:
+        result = dataclasses.replace(result, notes=(*notes, *result.notes))
+    warn_undefined(result, stacklevel=stacklevel + 1)
     return result
-
-
-def _with_spec_notes(result: AuditResult, spec: AuditSpec) -> AuditResult:
-    """The result with the spec's deprecation notes (keys that no longer do anything) first."""
-    if not spec.deprecations:
-        return result
-    return dataclasses.replace(result, notes=(*spec.deprecations, *result.notes))
 
 
 def _run_engine(
     spec: AuditSpec,
+    roles: Roles,
     inputs: InputFiles,
     engine: str,
     say: Callable[[str, str], None],
@@ -276,7 +286,6 @@ def _run_engine(
     on_progress: Callable[[str, float], None] | None,
 ) -> AuditResult:
     """Count with DuckDB or Spark; every later step is the in-memory path's."""
-    roles = _roles(spec)
     size = inputs.size
     say("read", f"Scanning {len(inputs.files)} {inputs.format} file(s), {size / 2**20:,.0f} MiB")
     say("validate", f"Counting with {engine}: profile, then one GROUP BY")
@@ -290,7 +299,7 @@ def _run_engine(
     )
     if on_files is not None:
         on_files(inputs, counted)
-    return _audit_counted(spec, counted, engine, spec.data.path or inputs.spec, say)
+    return _audit_counted(spec, roles, counted, engine, spec.data.path or inputs.spec, say)
 
 
 def _is_spark(data: Any) -> bool:
@@ -298,11 +307,12 @@ def _is_spark(data: Any) -> bool:
     return type(data).__module__.startswith("pyspark.")
 
 
-def _run_spark(spec: AuditSpec, data: Any, say: Callable[[str, str], None]) -> AuditResult:
+def _run_spark(
+    spec: AuditSpec, roles: Roles, data: Any, say: Callable[[str, str], None]
+) -> AuditResult:
     """Count a Spark DataFrame, or the spec's Spark table, with Spark SQL."""
     from audit._engines._spark import count_dataframe, spark_session
 
-    roles = _roles(spec)
     if data is None:
         table = spec.data.table or ""
         say("read", f"Reading the Spark table {table}")
@@ -312,50 +322,31 @@ def _run_spark(spec: AuditSpec, data: Any, say: Callable[[str, str], None]) -> A
         name = "<Spark DataFrame>"
     say("validate", "Counting with spark: profile, then one GROUP BY")
     counted = count_dataframe(data, roles, name=name, on_step=lambda text: say("count", text))
-    return _audit_counted(spec, counted, "spark", name, say)
-
-
-def _roles(spec: AuditSpec) -> Roles:
-    d, options = spec.data, spec.options
-    return Roles(
-        y_true=d.y_true,
-        y_pred=d.y_pred,
-        sensitive_features=tuple(d.sensitive_features),
-        y_score=d.y_score,
-        sample_weight=d.sample_weight,
-        pos_label=d.pos_label,
-        score_type=options.score_type,
-        max_categories=options.max_categories,
-        score_bins=options.score_bins,
-        task=options.task,
-        regression_bins=options.regression_bins,
-        missing_values=tuple(d.missing_values),
-    )
+    return _audit_counted(spec, roles, counted, "spark", name, say)
 
 
 def _audit_counted(
-    spec: AuditSpec, counted: Counted, engine: str, source: str, say: Callable[[str, str], None]
+    spec: AuditSpec,
+    roles: Roles,
+    counted: Counted,
+    engine: str,
+    source: str,
+    say: Callable[[str, str], None],
 ) -> AuditResult:
     """Every step after the count, as for the in-memory path."""
-    d, options = spec.data, spec.options
     say("intervals", _INTERVALS_STEP)
-    roles_map = {"y_true": d.y_true, "y_pred": d.y_pred}
-    roles_map.update(
-        {k: v for k, v in (("y_score", d.y_score), ("sample_weight", d.sample_weight)) if v}
-    )
-    result = compute_audit(
+    return _audit_result(
         counted.statistics,
-        options=dataclasses.replace(options, engine=engine),  # type: ignore[arg-type]
+        roles,
+        options=dataclasses.replace(spec.options, engine=engine),  # type: ignore[arg-type]
         policy=spec.policy,
         source=source,
-        roles=roles_map,
         pos_label=counted.pos_label,
         labels=counted.labels,
         unknown_counts=counted.unknown_counts,
+        notes=spec.deprecations,
+        stacklevel=3,
     )
-    result = _with_spec_notes(result, spec)
-    warn_undefined(result, stacklevel=3)
-    return result
 
 
 def _count(prepared: PreparedData, options: AuditOptions) -> CellStatistics:
@@ -504,10 +495,7 @@ def _check_audit_arguments(
                 f"audit_predictions: options must be an audit.AuditOptions or None; "
                 f"got {_kind(options)}."
             )
-        try:
-            check_audit_options(options, "options")
-        except SpecError as exc:
-            raise SpecError(f"audit_predictions: {exc}") from None
+        options.check("audit_predictions: options")
     return features
 
 
@@ -595,28 +583,23 @@ def audit_predictions(
         if values is not None:
             frame[role] = np.asarray(values)
     opts = options or AuditOptions()
-    prepared = prepare_data(
-        frame,
-        y_true="y_true",
-        y_pred="y_pred",
-        sensitive_features=features,
+    roles = Roles(
+        "y_true",
+        "y_pred",
+        tuple(features),
         y_score="y_score" if y_score is not None else None,
         sample_weight="sample_weight" if sample_weight is not None else None,
         pos_label=pos_label,
-        score_type=opts.score_type,
-        max_categories=opts.max_categories,
-        task=opts.task,
-    )
-    stats = _count(prepared, opts)
-    result = compute_audit(
-        stats,
+    ).with_options(opts)
+    prepared = prepare_data(frame, roles)
+    return _audit_result(
+        _count(prepared, opts),
+        roles,
         options=opts,
         policy=policy,
         source="<arrays>",
-        roles={k: k for k, v in named.items() if v is not None},
         pos_label=prepared.pos_label,
         labels=prepared.labels,
         unknown_counts={f.name: f.n_missing for f in prepared.features},
+        stacklevel=2,
     )
-    warn_undefined(result, stacklevel=2)
-    return result

@@ -22,7 +22,7 @@ from audit._result import (
 from audit._statistics import CellStatistics
 
 if TYPE_CHECKING:
-    from audit._engine import FloatArray, _Attribute
+    from audit._attributes import Attribute, FloatArray
 
 __all__ = [
     "benjamini_hochberg",
@@ -107,7 +107,7 @@ def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float:
 
 
 def four_fifths(
-    a: _Attribute, stats: CellStatistics, options: AuditOptions
+    a: Attribute, stats: CellStatistics, options: AuditOptions
 ) -> tuple[FourFifthsRow, ...]:
     count = a.count
     selected = (a.matrix @ stats.confusion_count[:, [1, 3]].sum(axis=1)).round().astype(np.int64)
@@ -181,7 +181,7 @@ def _min_expected(x1: int, n1: int, x2: int, n2: int) -> float:
     return min(n1 * sel / n, n1 * (n - sel) / n, n2 * sel / n, n2 * (n - sel) / n)
 
 
-def ll144_table(a: _Attribute, stats: CellStatistics, options: AuditOptions) -> LL144Table:
+def ll144_table(a: Attribute, stats: CellStatistics, options: AuditOptions) -> LL144Table:
     scoring = options.ll144_rate == "scoring_rate"
     if scoring and stats.scores is None:
         raise SpecError("ll144_rate = 'scoring_rate' needs a y_score column.")
@@ -222,7 +222,7 @@ def ll144_table(a: _Attribute, stats: CellStatistics, options: AuditOptions) -> 
     )
 
 
-def representation_test(a: _Attribute, options: AuditOptions) -> RepresentationTest | None:
+def representation_test(a: Attribute, options: AuditOptions) -> RepresentationTest | None:
     shares = options.reference_population.get(a.name)
     if shares is None:
         return None

@@ -8,7 +8,10 @@ schema version it does not know.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import html
 import math
+import re
 import types
 import typing
 import warnings
@@ -19,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from audit._exceptions import BundleError
+from audit._exceptions import BundleError, SpecError
 
 __all__ = [
     "READABLE_VERSIONS",
@@ -36,7 +39,10 @@ __all__ = [
     "GroupResult",
     "LL144Row",
     "LL144Table",
+    "OptionError",
     "RepresentationTest",
+    "check_memory_limit",
+    "check_n_boot",
     "criterion_notes",
 ]
 
@@ -265,9 +271,158 @@ class DataSummary:
     roc_auc_max_binning_error: float
 
 
+class OptionError(SpecError):
+    """An option of the wrong type or out of its range: which, what was expected and found.
+
+    Every entry point reports it in its own words around the same text: ``AuditOptions.x``
+    when checked in Python, ``audit_predictions: options.x``, ``spec.toml:7: audit.x``.
+
+    Parameters
+    ----------
+    field : str
+        The option (``"min_group_size"``).
+    problem : str
+        What follows the option's name, up to the final full stop
+        (``" must be at least 1; got 0"``; a nested value begins with its path,
+        ``".sex.F must be a number, got 'x'"``).
+    owner : str
+        What comes before ``.field`` in the message.
+    """
+
+    def __init__(self, field: str, problem: str, owner: str = "AuditOptions") -> None:
+        super().__init__(f"{owner}.{field}{problem}.")
+        self.field = field
+        self.problem = problem
+        self.owner = owner
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (by joblib's workers) by its parts
+        return (type(self), (self.field, self.problem, self.owner))
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks (of a multi-line repr) made spaces: one line."""
+    return re.sub(r"\s*\n\s*", " ", text)
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` on one line, cut to 80 characters (a spec from Python holds anything).
+
+    Examples
+    --------
+    >>> _shown("lots"), len(_shown(list(range(40)))), _shown(list(range(40)))[-5:]
+    ("'lots'", 80, '21...')
+    """
+    text = _one_line(repr(value))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)", re.IGNORECASE)
+_MEMORY_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+#: Below this DuckDB cannot scan a file (a CSV block alone is about 5 MiB per thread).
+MIN_MEMORY_LIMIT = 64 * 2**20
+MAX_MEMORY_LIMIT = 2**50  # 1024 TiB
+
+
+def check_memory_limit(value: object, name: str = "memory_limit") -> str:
+    """Check a DuckDB memory limit: a size such as ``"2GB"`` or ``"512 MiB"``, or ``"80%"``.
+
+    A size is a number (digits, with an optional decimal part), optional spaces and a unit,
+    ``B``, ``KB``, ``MB``, ``GB``, ``TB`` (powers of 1000) or ``KiB``, ``MiB``, ``GiB``,
+    ``TiB`` (powers of 1024), in any case, from 64 MiB to 1024 TiB; a percentage (of the
+    memory) is from 1% to 100%. That is a subset of what DuckDB reads (it also reads
+    ``1e3MB``, ``.5GB``, and ``-1GB`` as no limit). The empty string means DuckDB's default
+    (80% of the memory).
+
+    Parameters
+    ----------
+    value : object
+        The limit (``audit.memory_limit`` or the command line's ``--memory-limit``).
+    name : str
+        What to call it in the error.
+
+    Returns
+    -------
+    str
+        ``value`` without surrounding spaces.
+
+    Raises
+    ------
+    SpecError
+        Naming ``name``, what a limit looks like and what was given.
+
+    Examples
+    --------
+    >>> check_memory_limit("512 MiB"), check_memory_limit(" 80% "), check_memory_limit("")
+    ('512 MiB', '80%', '')
+    >>> check_memory_limit("lots", "--memory-limit")
+    Traceback (most recent call last):
+    ...
+    audit._exceptions.SpecError: --memory-limit must be a size such as '2GB', '512 MiB' or
+    '80%' (a number, then B, KB, MB, GB, TB, KiB, MiB, GiB or TiB, or %); got 'lots'.
+    """
+    expected = (
+        "a size such as '2GB', '512 MiB' or '80%' (a number, then B, KB, MB, GB, TB, KiB, "
+        "MiB, GiB or TiB, or %)"
+    )
+    if not isinstance(value, str):
+        raise SpecError(f"{name} must be {expected}; got {_shown(value)}.")
+    text = value.strip()
+    if not text:
+        return ""
+    found = _MEMORY.fullmatch(text)
+    if found is None:
+        raise SpecError(f"{name} must be {expected}; got {_shown(value)}.")
+    number, unit = float(found.group(1)), found.group(2).lower()
+    if unit == "%":
+        if not 1 <= number <= 100:
+            raise SpecError(f"{name} must be from 1% to 100% of the memory; got {_shown(value)}.")
+    elif not MIN_MEMORY_LIMIT <= number * _MEMORY_UNITS[unit] <= MAX_MEMORY_LIMIT:
+        raise SpecError(
+            f"{name} must be from 64 MiB (DuckDB cannot scan a file in less) to 1024 TiB; "
+            f"got {_shown(value)}."
+        )
+    return text
+
+
+def check_n_boot(n_boot: object) -> None:
+    """Check the deprecated ``n_boot`` (read, never used beyond ``0``: no intervals).
+
+    Raises
+    ------
+    OptionError
+        Unless ``n_boot`` is a non-negative integer.
+
+    Examples
+    --------
+    >>> check_n_boot(-1)
+    Traceback (most recent call last):
+    ...
+    audit._result.OptionError: AuditOptions.n_boot must be a non-negative integer; got -1.
+    """
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
+        raise OptionError("n_boot", f" must be a non-negative integer; got {_shown(n_boot)}")
+
+
 @dataclass(frozen=True)
 class AuditOptions:
-    """The resolved options an audit ran with."""
+    """The resolved options an audit ran with.
+
+    Like a scikit-learn estimator's ``__init__``, building the options stores them and
+    checks nothing (beyond the deprecated ``n_boot``, which is not stored); every entry point
+    that runs an audit calls :meth:`check`, the one place where an option's type and range
+    are checked. Reading a stored result (:meth:`AuditResult.from_dict`) checks only types:
+    a range rule added later must not make old evidence unreadable.
+    """
 
     confidence_level: float = 0.95
     #: Compute confidence intervals (exact or analytic; see ``interval_methods``). Without
@@ -295,12 +450,13 @@ class AuditOptions:
     engine: Literal["memory", "duckdb", "spark", "auto"] = "memory"
     memory_limit: str = ""
     #: Deprecated (intervals are no longer bootstrapped): ``n_boot=0`` means
-    #: ``intervals=False``; any other value does nothing. Not stored.
+    #: ``intervals=False``; any other non-negative integer does nothing. Not stored.
     n_boot: InitVar[int | None] = None
 
     def __post_init__(self, n_boot: int | None) -> None:
         if n_boot is None:
             return
+        check_n_boot(n_boot)
         warnings.warn(
             "AuditOptions(n_boot=...) is deprecated and does nothing: intervals are exact or "
             "analytic, not bootstrapped. Use intervals=False for point estimates only.",
@@ -309,6 +465,114 @@ class AuditOptions:
         )
         if n_boot == 0:
             object.__setattr__(self, "intervals", False)
+
+    def check(self, owner: str = "AuditOptions") -> AuditOptions:
+        """Check every option's type, then its range; the first problem is raised.
+
+        Parameters
+        ----------
+        owner : str
+            What the error calls the options (``owner.field must be ...``).
+
+        Returns
+        -------
+        AuditOptions
+            ``self``, checked.
+
+        Raises
+        ------
+        OptionError
+            A :class:`SpecError` naming the option, what was expected and what was found.
+
+        Examples
+        --------
+        >>> AuditOptions(min_group_size=10).check().min_group_size
+        10
+        >>> AuditOptions(confidence_level=1.5).check()
+        Traceback (most recent call last):
+        ...
+        audit._result.OptionError: AuditOptions.confidence_level must be in (0, 1); got 1.5.
+        >>> AuditOptions(disparity_method="to_everything").check("options")
+        Traceback (most recent call last):
+        ...
+        audit._result.OptionError: options.disparity_method must be one of ['between_groups',
+        'to_overall', 'reference'], got 'to_everything'.
+        """
+        hints = _option_types()
+        for f in dataclasses.fields(self):
+            try:
+                _decode(hints[f.name], _encode(getattr(self, f.name)), f.name)
+            except (TypeError, ValueError, KeyError) as exc:
+                reason = _one_line(str(exc.args[0]) if exc.args else str(exc))
+                raise OptionError(f.name, reason.removeprefix(f.name), owner) from None
+        problems = _range_problems(self)
+        if problems:
+            name, problem = problems[0]
+            raise OptionError(name, problem, owner)
+        return self
+
+
+#: Options whose values a spec's ``[data]`` table gives as strings (``DataSpec`` declares them
+#: ``str``): their values are checked with the ranges, in the words the spec has always used.
+_SPELLED_OUT = ("score_type", "task")
+
+
+@functools.cache
+def _option_types() -> dict[str, Any]:
+    """The type of each option as :meth:`AuditOptions.check` checks it."""
+    hints = typing.get_type_hints(AuditOptions)
+    return {**hints, **dict.fromkeys(_SPELLED_OUT, str)}
+
+
+def _range_problems(o: AuditOptions) -> list[tuple[str, str]]:
+    """``(field, what is wrong)`` for each option out of its range (types already checked)."""
+    problems = []
+
+    def within(name: str, ok: bool, expected: str) -> None:
+        if not ok:
+            problems.append((name, f" must be {expected}; got {_shown(getattr(o, name))}"))
+
+    within("confidence_level", 0.0 < o.confidence_level < 1.0, "in (0, 1)")
+    within("min_group_size", o.min_group_size >= 1, "at least 1")
+    within("score_bins", 10 <= o.score_bins <= 1_000_000, "from 10 to 1000000")
+    within("regression_bins", 1 <= o.regression_bins <= 1000, "from 1 to 1000")
+    within("max_categories", o.max_categories >= 2, "at least 2")
+    within("score_type", o.score_type in ("probability", "score"), "'probability' or 'score'")
+    within(
+        "task",
+        o.task in ("binary_classification", "regression"),
+        "'binary_classification' or 'regression'",
+    )
+    within(
+        "engine",
+        o.engine in ("memory", "duckdb", "spark", "auto"),
+        "'memory', 'duckdb', 'spark' or 'auto'",
+    )
+    within("four_fifths_threshold", 0.0 < o.four_fifths_threshold <= 1.0, "in (0, 1]")
+    within("significance_level", 0.0 < o.significance_level < 1.0, "in (0, 1)")
+    within("ll144_min_share", 0.0 <= o.ll144_min_share < 1.0, "in [0, 1)")
+    for attribute, shares in o.reference_population.items():
+        values = list(shares.values())
+        if not values or not all(math.isfinite(v) and v > 0 for v in values):
+            problems.append(
+                (
+                    "reference_population",
+                    f" must give positive shares; got {_shown(dict(shares))} for {attribute!r}",
+                )
+            )
+        elif not math.isclose(sum(values), 1.0, abs_tol=1e-6):
+            problems.append(
+                (
+                    "reference_population",
+                    f" must give shares summing to 1; those of {attribute!r} sum to "
+                    f"{sum(values):.6g}",
+                )
+            )
+    try:
+        check_memory_limit(o.memory_limit)
+    except SpecError as exc:
+        problems.append(("memory_limit", str(exc).removeprefix("memory_limit").removesuffix(".")))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -323,9 +587,13 @@ class CellRow:
     tp: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AuditResult:
-    """The result of an audit: per-group metrics, disparities, criteria and verdicts."""
+    """The result of an audit: per-group metrics, disparities, criteria and verdicts.
+
+    Its ``repr`` is one line (what was audited and the status); in a notebook it shows as
+    the table of policy criteria (:meth:`_repr_html_`).
+    """
 
     audit_id: str
     created_at: str
@@ -343,6 +611,94 @@ class AuditResult:
     #: How each metric's intervals were computed (metric name, and "disparities").
     interval_methods: Mapping[str, str] = field(default_factory=dict)
     schema_version: str = SCHEMA_VERSION
+
+    def __repr__(self) -> str:
+        """One line: the audit, its rows and source, the status, how many attributes and criteria.
+
+        Examples
+        --------
+        >>> from audit import Policy, Threshold, audit_predictions
+        >>> # both groups select half their 1000 rows: ratio 1, which passes a minimum of 0.8
+        >>> r = audit_predictions([0, 1] * 1000, [0, 1, 1, 0] * 500,
+        ...                       sensitive_features={"g": ["a"] * 1000 + ["b"] * 1000},
+        ...                       policy=Policy((Threshold("demographic_parity_ratio", 0.8),)))
+        >>> r
+        AuditResult(audit_id='...', rows=2000, source='<arrays>', status='pass', attributes=1,
+        criteria=1)
+        """
+        return (
+            f"AuditResult(audit_id={self.audit_id!r}, rows={self.data.n_rows}, "
+            f"source={self.data.source!r}, status={self.status!r}, "
+            f"attributes={len(self.attributes)}, criteria={len(self.criteria)})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The criteria table for a notebook (IPython's rich display): every text escaped.
+
+        Each criterion with its attribute, estimate and interval (three decimals, as the
+        command line prints them; ``undefined`` when the estimate is), threshold and verdict,
+        then what each criterion leaves out (:func:`criterion_notes`).
+
+        Examples
+        --------
+        >>> from audit import Policy, Threshold, audit_predictions
+        >>> r = audit_predictions([0, 1] * 1000, [0, 1, 1, 0] * 500,
+        ...                       sensitive_features={"<b>g</b>": ["a"] * 1000 + ["b"] * 1000},
+        ...                       policy=Policy((Threshold("demographic_parity_ratio", 0.8),)))
+        >>> print(r._repr_html_())
+        <div class="fairtrail-audit-result">
+        <p><strong>Audit</strong> ... · 2,000 rows from &lt;arrays&gt; · status
+        <strong>pass</strong> · policy unnamed policy (version 0)</p>
+        <table>
+        <thead><tr><th>criterion</th><th>attribute</th><th>estimate [95% interval]</th>...</thead>
+        <tbody>
+        <tr><td>demographic_parity_ratio</td><td>&lt;b&gt;g&lt;/b&gt;</td><td>1.000 [...</tr>
+        </tbody>
+        </table>
+        </div>
+        """
+        e = html.escape
+        d = self.data
+        level = f"{self.options.confidence_level:.0%}" if self.options.intervals else "no"
+        head = (
+            f"<p><strong>Audit</strong> {e(self.audit_id)} · {d.n_rows:,} rows from "
+            f"{e(d.source)} · status <strong>{e(self.status)}</strong>"
+        )
+        if self.criteria:
+            head += f" · policy {e(self.policy_name)} (version {e(self.policy_version)})"
+        parts = ['<div class="fairtrail-audit-result">', head + "</p>"]
+        if self.criteria:
+            bound = {"max": "≤", "min": "≥"}
+            header = ["criterion", "attribute", f"estimate [{level} interval]", "threshold"]
+            parts += [
+                "<table>",
+                "<thead><tr>"
+                + "".join(f"<th>{e(h)}</th>" for h in [*header, "verdict"])
+                + "</tr></thead>",
+                "<tbody>",
+            ]
+            for c in self.criteria:
+                cells = [
+                    c.criterion,
+                    c.attribute,
+                    _shown_estimate(c.estimate),
+                    f"{bound.get(c.bound, c.bound)} {c.threshold:g}",
+                    c.verdict,
+                ]
+                parts.append("<tr>" + "".join(f"<td>{e(v)}</td>" for v in cells) + "</tr>")
+            parts += ["</tbody>", "</table>"]
+            notes = [
+                f"{c.criterion} on {c.attribute}: {line}"
+                for c in self.criteria
+                for line in criterion_notes(c)
+            ]
+            if notes:
+                parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+        else:
+            names = ", ".join(a.name for a in self.attributes)
+            parts.append(f"<p>No policy criteria; attributes audited: {e(names)}.</p>")
+        parts.append("</div>")
+        return "\n".join(parts)
 
     def attribute(self, name: str) -> AttributeResult:
         """The result of one attribute by name (``"sex"`` or ``"sex × race"``).
@@ -437,6 +793,10 @@ class AuditResult:
     def from_dict(cls, data: Mapping[str, Any]) -> AuditResult:
         """Rebuild a result from :meth:`to_dict` output.
 
+        Every field's type is checked; the options' ranges are not (:meth:`AuditOptions.check`
+        is for the entry points that run an audit): a result is evidence, and a range rule
+        added after it was written must not make it unreadable.
+
         Raises
         ------
         BundleError
@@ -449,6 +809,28 @@ class AuditResult:
         result = decode_versioned(cls, data, READABLE_VERSIONS, "result")
         assert isinstance(result, AuditResult)
         return result
+
+
+def _number(x: float) -> str:
+    """A number as the command line prints it: three decimals, ``—`` when NaN."""
+    return "—" if math.isnan(x) else f"{x:.3f}"
+
+
+def _shown_estimate(e: Estimate) -> str:
+    """``value [lower, upper]`` as the command line prints it; ``undefined`` when NaN.
+
+    Examples
+    --------
+    >>> _shown_estimate(Estimate(0.5, 0.25, 0.75)), _shown_estimate(Estimate(0.5))
+    ('0.500 [0.250, 0.750]', '0.500')
+    >>> _shown_estimate(Estimate(NAN, undefined_reason="no rows"))
+    'undefined'
+    """
+    if not e.defined:
+        return "undefined"
+    if math.isnan(e.lower):
+        return _number(e.value)
+    return f"{_number(e.value)} [{_number(e.lower)}, {_number(e.upper)}]"
 
 
 def decode_versioned(
@@ -489,6 +871,13 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(tp: Any, value: Any, path: str) -> Any:
+    """``value`` (plain JSON data) as the type ``tp``, or an error naming ``path``.
+
+    A TypeError, ValueError or KeyError when ``value`` is not of the type. Only types are
+    checked: dataclasses are built with their constructors, which store their fields and
+    check no range (:class:`AuditOptions` is checked by :meth:`AuditOptions.check` where an
+    audit starts, never when evidence is read back).
+    """
     if tp is Any:
         return value
     origin = typing.get_origin(tp)

@@ -52,8 +52,17 @@ from urllib.parse import urlsplit
 
 from audit._exceptions import DataValidationError, SpecError
 from audit._policy import Policy, Threshold
-from audit._result import AuditOptions, _decode, _encode
-from audit._validation import check_roles
+from audit._result import (
+    AuditOptions,
+    OptionError,
+    _decode,
+    _encode,
+    _one_line,
+    _shown,
+    check_memory_limit,
+    check_n_boot,
+)
+from audit._roles import Roles
 
 __all__ = [
     "AuditSpec",
@@ -90,6 +99,39 @@ class DataSpec:
     #: a category spelled ``NA`` stays a category unless it is listed here).
     missing_values: tuple[str, ...] = ()
 
+    def roles(self, options: AuditOptions | None = None) -> Roles:
+        """The columns' roles, with how to read and count them (from ``options``).
+
+        Parameters
+        ----------
+        options : AuditOptions, optional
+            Gives ``score_type``, ``max_categories``, ``task``, ``score_bins`` and
+            ``regression_bins`` (an audit's options, which a spec's ``[data]`` fills);
+            without them, those of this table and the defaults.
+
+        Returns
+        -------
+        Roles
+
+        Examples
+        --------
+        >>> DataSpec("y", "p", ("sex",), y_score="s").roles().columns()
+        {'y_true': 'y', 'y_pred': 'p', 'y_score': 's', 'sensitive_features[0]': 'sex'}
+        """
+        roles = Roles(
+            y_true=self.y_true,
+            y_pred=self.y_pred,
+            sensitive_features=tuple(self.sensitive_features),
+            y_score=self.y_score,
+            sample_weight=self.sample_weight,
+            pos_label=self.pos_label,
+            score_type=self.score_type,
+            max_categories=self.max_categories,
+            task=self.task,
+            missing_values=tuple(self.missing_values),
+        )
+        return roles if options is None else roles.with_options(options)
+
 
 @dataclass(frozen=True)
 class LineageSpec:
@@ -117,6 +159,10 @@ class AuditSpec:
     lineage: LineageSpec = field(default_factory=LineageSpec)
     #: Notes on keys that no longer do anything (kept readable), shown with the result.
     deprecations: tuple[str, ...] = ()
+
+    def roles(self) -> Roles:
+        """The columns' roles (``[data]``) with how to read and count them (the options)."""
+        return self.data.roles(self.options)
 
     def job_name(self) -> str:
         """The audit's OpenLineage job: ``lineage.job`` or ``<spec file name>.audit``."""
@@ -168,10 +214,13 @@ _AUDIT_KEYS = {f.name for f in dataclasses.fields(AuditOptions)} - set(_FROM_DAT
 _DEPRECATED_AUDIT_KEYS = {"n_boot", "bootstrap_score_bins"}
 
 
-def deprecated_options(audit: Mapping[str, Any], origin: str) -> tuple[dict[str, Any], list[str]]:
+def deprecated_options(
+    audit: Mapping[str, Any], origin: str | _Where
+) -> tuple[dict[str, Any], list[str]]:
     """The ``[audit]`` table without its deprecated keys, and a note on each.
 
-    ``n_boot = 0`` still means no intervals (``intervals = false``); any other ``n_boot``,
+    ``n_boot = 0`` still means no intervals (``intervals = false``); any other ``n_boot``
+    (a non-negative integer, as ``AuditOptions(n_boot=...)`` takes),
     ``bootstrap_score_bins`` and ``verdict_interval = "percentile"`` no longer change
     anything: intervals are exact or analytic, and every verdict is decided on the interval
     implied by simultaneous intervals of the compared groups.
@@ -182,30 +231,31 @@ def deprecated_options(audit: Mapping[str, Any], origin: str) -> tuple[dict[str,
     >>> table, notes[0][:48]
     ({'min_group_size': 10, 'intervals': False}, 's.toml: audit.n_boot is no longer used (interval')
     """
+    name = origin.origin if isinstance(origin, _Where) else origin  # notes name the file
     table = {k: v for k, v in audit.items() if k not in _DEPRECATED_AUDIT_KEYS}
     notes = []
     if "n_boot" in audit:
         n_boot = audit["n_boot"]
-        if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
-            raise SpecError(
-                f"{origin}: audit.n_boot must be a non-negative integer; got {_shown(n_boot)}."
-            )
+        try:
+            check_n_boot(n_boot)
+        except OptionError as exc:
+            raise _option_error(exc, origin) from None
         if n_boot == 0 and "intervals" not in audit:
             table["intervals"] = False
         notes.append(
-            f"{origin}: audit.n_boot is no longer used (intervals are exact or analytic, "
+            f"{name}: audit.n_boot is no longer used (intervals are exact or analytic, "
             "not bootstrapped); remove it"
             + (", and write intervals = false for point estimates only." if n_boot == 0 else ".")
         )
     if "bootstrap_score_bins" in audit:
         notes.append(
-            f"{origin}: audit.bootstrap_score_bins is no longer used (score intervals come "
+            f"{name}: audit.bootstrap_score_bins is no longer used (score intervals come "
             "from the histograms analytically); remove it."
         )
     if audit.get("verdict_interval") == "percentile":
         table["verdict_interval"] = "simultaneous"
         notes.append(
-            f"{origin}: audit.verdict_interval = 'percentile' is no longer used: a percentile "
+            f"{name}: audit.verdict_interval = 'percentile' is no longer used: a percentile "
             "interval of a max − min excludes the truth at parity, so every verdict is "
             "decided on the interval implied by simultaneous group intervals; remove it."
         )
@@ -216,7 +266,7 @@ _POLICY_KEYS = {"name", "version", "decision_rule", "thresholds"}
 _LINEAGE_KEYS = {f.name for f in dataclasses.fields(LineageSpec)}
 #: The roles of [data] that name one column.
 _COLUMN_KEYS = ("y_true", "y_pred", "y_score", "sample_weight")
-#: How sensitive features are joined in the name of an intersection (as audit._engine does).
+#: How sensitive features are joined in the name of an intersection (as audit._attributes does).
 _JOIN = " × "
 
 
@@ -304,23 +354,6 @@ class _Where:
         return f"{self.origin}:{line}" if line else self.origin
 
 
-def _one_line(text: str) -> str:
-    """``text`` with its line breaks (of a multi-line repr) made spaces: one line."""
-    return re.sub(r"\s*\n\s*", " ", text)
-
-
-def _shown(value: object) -> str:
-    """``repr(value)`` on one line, cut to 80 characters (a spec from Python holds anything).
-
-    Examples
-    --------
-    >>> _shown("lots"), len(_shown(list(range(40)))), _shown(list(range(40)))[-5:]
-    ("'lots'", 80, '21...')
-    """
-    text = _one_line(repr(value))
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _at(origin: str | _Where, *path: str | int) -> str:
     return origin(*path) if isinstance(origin, _Where) else origin
 
@@ -369,84 +402,6 @@ def decode_text(data: bytes, name: str, advice: str = "save it as UTF-8") -> str
             f"{name}:{line}: the file must be UTF-8 text{hint}, but byte {column} of line {line} "
             f"(0x{data[start]:02X}) is not valid UTF-8 ({exc.reason}); {advice}."
         ) from None
-
-
-_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)", re.IGNORECASE)
-_MEMORY_UNITS = {
-    "b": 1,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-#: Below this DuckDB cannot scan a file (a CSV block alone is about 5 MiB per thread).
-MIN_MEMORY_LIMIT = 64 * 2**20
-MAX_MEMORY_LIMIT = 2**50  # 1024 TiB
-
-
-def check_memory_limit(value: object, name: str = "memory_limit") -> str:
-    """Check a DuckDB memory limit: a size such as ``"2GB"`` or ``"512 MiB"``, or ``"80%"``.
-
-    A size is a number (digits, with an optional decimal part), optional spaces and a unit,
-    ``B``, ``KB``, ``MB``, ``GB``, ``TB`` (powers of 1000) or ``KiB``, ``MiB``, ``GiB``,
-    ``TiB`` (powers of 1024), in any case, from 64 MiB to 1024 TiB; a percentage (of the
-    memory) is from 1% to 100%. That is a subset of what DuckDB reads (it also reads
-    ``1e3MB``, ``.5GB``, and ``-1GB`` as no limit). The empty string means DuckDB's default
-    (80% of the memory).
-
-    Parameters
-    ----------
-    value : object
-        The limit (``audit.memory_limit`` or the command line's ``--memory-limit``).
-    name : str
-        What to call it in the error.
-
-    Returns
-    -------
-    str
-        ``value`` without surrounding spaces.
-
-    Raises
-    ------
-    SpecError
-        Naming ``name``, what a limit looks like and what was given.
-
-    Examples
-    --------
-    >>> check_memory_limit("512 MiB"), check_memory_limit(" 80% "), check_memory_limit("")
-    ('512 MiB', '80%', '')
-    >>> check_memory_limit("lots", "--memory-limit")
-    Traceback (most recent call last):
-    ...
-    audit._exceptions.SpecError: --memory-limit must be a size such as '2GB', '512 MiB' or
-    '80%' (a number, then B, KB, MB, GB, TB, KiB, MiB, GiB or TiB, or %); got 'lots'.
-    """
-    expected = (
-        "a size such as '2GB', '512 MiB' or '80%' (a number, then B, KB, MB, GB, TB, KiB, "
-        "MiB, GiB or TiB, or %)"
-    )
-    if not isinstance(value, str):
-        raise SpecError(f"{name} must be {expected}; got {_shown(value)}.")
-    text = value.strip()
-    if not text:
-        return ""
-    found = _MEMORY.fullmatch(text)
-    if found is None:
-        raise SpecError(f"{name} must be {expected}; got {_shown(value)}.")
-    number, unit = float(found.group(1)), found.group(2).lower()
-    if unit == "%":
-        if not 1 <= number <= 100:
-            raise SpecError(f"{name} must be from 1% to 100% of the memory; got {_shown(value)}.")
-    elif not MIN_MEMORY_LIMIT <= number * _MEMORY_UNITS[unit] <= MAX_MEMORY_LIMIT:
-        raise SpecError(
-            f"{name} must be from 64 MiB (DuckDB cannot scan a file in less) to 1024 TiB; "
-            f"got {_shown(value)}."
-        )
-    return text
 
 
 def _check_keys(
@@ -563,13 +518,7 @@ def parse_spec(
         where,
     )
     _check_keys(lineage, _LINEAGE_KEYS, "lineage.", where)
-    n_boot = audit.get("n_boot", 0)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
-        raise SpecError(
-            f"{where('audit', 'n_boot')}: audit.n_boot must be a non-negative integer; "
-            f"got {_shown(n_boot)}."
-        )
-    audit, deprecations = deprecated_options(audit, origin)
+    audit, deprecations = deprecated_options(audit, where)
     for key in ("y_true", "y_pred", "sensitive_features"):
         if key not in data:
             raise SpecError(f"{where('data')}: data.{key} is required.")
@@ -602,19 +551,13 @@ def parse_spec(
                 f"{where('data', 'table')}: data.table names a Spark table; set [audit] "
                 "engine = 'spark'."
             )
-    roles = data_spec_roles(data_spec)
+    roles = data_spec.roles(options)
     try:
-        check_roles(roles)
-    except DataValidationError as exc:
-        seen: set[str] = set()
-        key = "sensitive_features"
-        for role, column in roles.items():  # the line of the role that repeats a column
-            if column in seen:
-                key = role.split("[")[0]
-                break
-            seen.add(column)
+        roles.check()
+    except DataValidationError as exc:  # at the line of the role that repeats a column
+        key = roles.repeated_role() or "sensitive_features"
         raise SpecError(f"{where('data', key)}: data: {exc}") from None
-    _check_options(options, where)
+    checked_options(options, where)
     _check_options_against_data(options, data_spec, where)
     pol = _parse_policy(policy, where)
     _check_lineage(lineage_spec, where)
@@ -653,18 +596,6 @@ def _check_data(d: DataSpec, where: _Where) -> None:
             f"{where('data', 'missing_values')}: data.missing_values lists {d.pos_label!r}, "
             "which is data.pos_label: a positive label cannot also mean missing."
         )
-
-
-def data_spec_roles(d: DataSpec) -> dict[str, str]:
-    """Each role of ``[data]`` and the column it names (``sensitive_features[i]`` for each)."""
-    roles = {"y_true": d.y_true, "y_pred": d.y_pred}
-    if d.y_score is not None:
-        roles["y_score"] = d.y_score
-    if d.sample_weight is not None:
-        roles["sample_weight"] = d.sample_weight
-    for i, f in enumerate(d.sensitive_features):
-        roles[f"sensitive_features[{i}]"] = f
-    return roles
 
 
 def parse_policy(policy: Mapping[str, Any], origin: str = "<spec>") -> Policy:
@@ -732,107 +663,26 @@ def _parse_policy(policy: Mapping[str, Any], where: _Where) -> Policy:
         ) from None
 
 
-def _option_problems(o: AuditOptions) -> list[tuple[str, str]]:
-    """``(field, what is wrong)`` for each option out of its range (types already checked)."""
-    problems = []
-
-    def within(name: str, ok: bool, expected: str) -> None:
-        if not ok:
-            problems.append((name, f"must be {expected}; got {_shown(getattr(o, name))}"))
-
-    within("confidence_level", 0.0 < o.confidence_level < 1.0, "in (0, 1)")
-    within("min_group_size", o.min_group_size >= 1, "at least 1")
-    within("score_bins", 10 <= o.score_bins <= 1_000_000, "from 10 to 1000000")
-    within("regression_bins", 1 <= o.regression_bins <= 1000, "from 1 to 1000")
-    within("max_categories", o.max_categories >= 2, "at least 2")
-    within("score_type", o.score_type in ("probability", "score"), "'probability' or 'score'")
-    within(
-        "task",
-        o.task in ("binary_classification", "regression"),
-        "'binary_classification' or 'regression'",
-    )
-    within(
-        "engine",
-        o.engine in ("memory", "duckdb", "spark", "auto"),
-        "'memory', 'duckdb', 'spark' or 'auto'",
-    )
-    within("four_fifths_threshold", 0.0 < o.four_fifths_threshold <= 1.0, "in (0, 1]")
-    within("significance_level", 0.0 < o.significance_level < 1.0, "in (0, 1)")
-    within("ll144_min_share", 0.0 <= o.ll144_min_share < 1.0, "in [0, 1)")
-    for attribute, shares in o.reference_population.items():
-        values = list(shares.values())
-        if not values or not all(math.isfinite(v) and v > 0 for v in values):
-            problems.append(
-                (
-                    "reference_population",
-                    f"must give positive shares; got {_shown(dict(shares))} for {attribute!r}",
-                )
-            )
-        elif not math.isclose(sum(values), 1.0, abs_tol=1e-6):
-            problems.append(
-                (
-                    "reference_population",
-                    f"must give shares summing to 1; those of {attribute!r} sum to "
-                    f"{sum(values):.6g}",
-                )
-            )
-    try:
-        check_memory_limit(o.memory_limit)
-    except SpecError as exc:
-        problems.append(("memory_limit", str(exc).removeprefix("memory_limit ").rstrip(".")))
-    return problems
+def _option_error(exc: OptionError, origin: str | _Where) -> SpecError:
+    """An option's error as a spec gives it: at the key's line, under its table."""
+    section = "data" if exc.field in _FROM_DATA else "audit"
+    return SpecError(f"{_at(origin, section, exc.field)}: {section}.{exc.field}{exc.problem}.")
 
 
-def _check_options(o: AuditOptions, origin: str | _Where) -> None:
-    problems = _option_problems(o)
-    if problems:
-        name, problem = problems[0]
-        section = "data" if name in _FROM_DATA else "audit"
-        raise SpecError(f"{_at(origin, section, name)}: {section}.{name} {problem}.")
-
-
-def check_audit_options(options: object, name: str = "options") -> AuditOptions:
-    """Check :class:`AuditOptions` given in Python: every field's type, then its range.
-
-    Parameters
-    ----------
-    options : object
-        What was given as the options.
-    name : str
-        What to call them in the error.
-
-    Returns
-    -------
-    AuditOptions
-        ``options``, checked.
-
-    Raises
-    ------
-    SpecError
-        Naming the field, what was expected and what was found.
+def checked_options(options: AuditOptions, origin: str | _Where) -> AuditOptions:
+    """``options`` checked (:meth:`AuditOptions.check`), an error naming the spec's key.
 
     Examples
     --------
-    >>> check_audit_options(AuditOptions(confidence_level=1.5))
+    >>> checked_options(AuditOptions(max_categories=1), "s.toml")
     Traceback (most recent call last):
     ...
-    audit._exceptions.SpecError: options.confidence_level must be in (0, 1); got 1.5.
-    >>> check_audit_options({"confidence_level": 0.9})
-    Traceback (most recent call last):
-    ...
-    audit._exceptions.SpecError: options must be an audit.AuditOptions; got dict.
+    audit._exceptions.SpecError: s.toml: data.max_categories must be at least 2; got 1.
     """
-    if not isinstance(options, AuditOptions):
-        raise SpecError(f"{name} must be an audit.AuditOptions; got {type(options).__name__}.")
     try:
-        _decode(AuditOptions, _encode(options), name)
-    except (TypeError, ValueError, KeyError) as exc:
-        raise SpecError(f"{_one_line(_reason(exc))}.") from None
-    problems = _option_problems(options)
-    if problems:
-        field_name, problem = problems[0]
-        raise SpecError(f"{name}.{field_name} {problem}.")
-    return options
+        return options.check()
+    except OptionError as exc:
+        raise _option_error(exc, origin) from None
 
 
 def _check_options_against_data(o: AuditOptions, d: DataSpec, where: _Where) -> None:

@@ -17,8 +17,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from audit._exceptions import DataValidationError
+from audit._roles import Roles, check_roles
 
-__all__ = ["EncodedFeature", "PreparedData", "prepare_data"]
+__all__ = ["EncodedFeature", "PreparedData", "check_roles", "prepare_data"]
 
 #: Category that stands for a missing sensitive value. Its count is always reported.
 UNKNOWN_CATEGORY = "unknown"
@@ -138,33 +139,6 @@ def _format_label(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def check_roles(roles: Mapping[str, str]) -> None:
-    """Refuse a column named for two roles (sensitive and label, score or weight...).
-
-    Raises
-    ------
-    DataValidationError
-        Naming the column and both roles.
-
-    Examples
-    --------
-    >>> check_roles({"y_true": "y", "y_pred": "p", "sensitive_features[0]": "y"})
-    Traceback (most recent call last):
-    ...
-    audit._exceptions.DataValidationError: Column 'y' is named for two roles, y_true and ...
-    """
-    seen: dict[str, str] = {}
-    for role, column in roles.items():
-        if column in seen:
-            if seen[column].startswith("sensitive") and role.startswith("sensitive"):
-                raise DataValidationError(f"sensitive_features lists {column!r} more than once.")
-            raise DataValidationError(
-                f"Column {column!r} is named for two roles, {seen[column]} and {role}; each "
-                "column plays one role."
-            )
-        seen[column] = role
 
 
 # The messages of row-level problems, shared with the out-of-core engines (which count the
@@ -485,24 +459,31 @@ def _encode_feature(
 
 def prepare_data(
     data: pd.DataFrame,
+    roles: Roles | None = None,
     *,
-    y_true: str,
-    y_pred: str,
-    sensitive_features: Sequence[str],
+    y_true: str | None = None,
+    y_pred: str | None = None,
+    sensitive_features: Sequence[str] | None = None,
     y_score: str | None = None,
     sample_weight: str | None = None,
     pos_label: Hashable | None = None,
-    score_type: str = "probability",
-    max_categories: int = 50,
+    score_type: str | None = None,
+    max_categories: int | None = None,
     describe_row: RowDescriber = _row,
-    task: str = "binary_classification",
+    task: str | None = None,
 ) -> PreparedData:
     """Validate a predictions table once and encode it for counting.
+
+    The columns are given either as ``roles`` or as the keyword arguments ``y_true`` …
+    ``task`` (the same fields), not both.
 
     Parameters
     ----------
     data : pandas.DataFrame
         One row per individual.
+    roles : Roles, optional
+        Every role's column, the positive label, ``score_type``, ``max_categories`` and
+        ``task`` at once (its counting fields, such as ``score_bins``, are not used here).
     y_true, y_pred : str
         Columns holding the true and the predicted binary label (for ``task="regression"``,
         the true and the predicted value: finite numbers).
@@ -512,13 +493,13 @@ def prepare_data(
         Columns holding a score (for AUC, Brier, calibration) and a non-negative weight.
     pos_label : scalar, optional
         The positive label. Required unless the labels are 0/1 or booleans.
-    score_type : {"probability", "score"}
+    score_type : {"probability", "score"}, default "probability"
         With ``"probability"`` every score must lie in [0, 1].
-    max_categories : int
+    max_categories : int, default 50
         A sensitive feature with more distinct values is refused (likely an identifier).
     describe_row : callable
         Turns a 0-based row position into words for error messages (``"line 7 of x.csv"``).
-    task : {"binary_classification", "regression"}
+    task : {"binary_classification", "regression"}, default "binary_classification"
 
     Returns
     -------
@@ -528,6 +509,8 @@ def prepare_data(
     ------
     DataValidationError
         Naming the column, what was expected and what was found.
+    TypeError
+        Both ``roles`` and keyword arguments of roles are given, or neither.
 
     Examples
     --------
@@ -536,7 +519,51 @@ def prepare_data(
     >>> prepared = prepare_data(df, y_true="y", y_pred="p", sensitive_features=["sex"])
     >>> prepared.features[0].categories
     ('F', 'M', 'unknown')
+    >>> prepare_data(df, Roles("y", "p", ("sex",))).features[0].n_missing
+    1
     """
+    keywords = {
+        "y_true": y_true,
+        "y_pred": y_pred,
+        "sensitive_features": sensitive_features,
+        "y_score": y_score,
+        "sample_weight": sample_weight,
+        "pos_label": pos_label,
+        "score_type": score_type,
+        "max_categories": max_categories,
+        "task": task,
+    }
+    if roles is None:
+        if y_true is None or y_pred is None:
+            raise TypeError(
+                "prepare_data() needs the columns: roles, or the keyword arguments y_true, "
+                "y_pred and sensitive_features."
+            )
+        roles = Roles(
+            y_true,
+            y_pred,
+            tuple(sensitive_features or ()),
+            y_score,
+            sample_weight,
+            pos_label,
+            score_type if score_type is not None else "probability",
+            max_categories if max_categories is not None else 50,
+            task=task if task is not None else "binary_classification",
+        )
+    else:
+        given = [name for name, value in keywords.items() if value is not None]
+        if given:
+            raise TypeError(
+                f"prepare_data() takes roles or the keyword arguments of roles, not both; "
+                f"got roles and {given}."
+            )
+    return _prepare(data, roles, describe_row)
+
+
+def _prepare(data: pd.DataFrame, r: Roles, describe_row: RowDescriber) -> PreparedData:
+    """:func:`prepare_data` of one :class:`Roles`."""
+    y_true, y_pred, y_score, sample_weight = r.y_true, r.y_pred, r.y_score, r.sample_weight
+    sensitive_features, pos_label, task = r.sensitive_features, r.pos_label, r.task
     if task not in ("binary_classification", "regression"):
         raise DataValidationError(
             f"task must be 'binary_classification' or 'regression'; got {task!r}."
@@ -547,25 +574,18 @@ def prepare_data(
             f"{given} is for binary classification; a regression audit compares y_pred "
             f"with y_true and takes no {given}."
         )
-    if score_type not in ("probability", "score"):
+    if r.score_type not in ("probability", "score"):
         raise DataValidationError(
-            f"score_type must be 'probability' or 'score'; got {score_type!r}."
+            f"score_type must be 'probability' or 'score'; got {r.score_type!r}."
         )
     if len(data) == 0:
         raise DataValidationError("The data is empty: 0 rows to audit.")
     if not sensitive_features:
         raise DataValidationError("sensitive_features must name at least one column; got none.")
-    roles: dict[str, str] = {"y_true": y_true, "y_pred": y_pred}
-    if y_score is not None:
-        roles["y_score"] = y_score
-    if sample_weight is not None:
-        roles["sample_weight"] = sample_weight
-    for i, feature in enumerate(sensitive_features):
-        roles[f"sensitive_features[{i}]"] = feature
-    check_roles(roles)
+    r.check()
     check_unique_names(data.columns)
     present = [str(c) for c in data.columns]
-    for role, column in roles.items():
+    for role, column in r.columns().items():
         if column not in data.columns:
             raise DataValidationError(
                 f"Column '{column}' ({role}) is not in the data. Columns present: {present}."
@@ -587,7 +607,7 @@ def prepare_data(
     score = None
     if y_score is not None:
         score = finite_column(data[y_score], "y_score", describe_row)
-        if score_type == "probability":
+        if r.score_type == "probability":
             outside = (score < 0.0) | (score > 1.0)
             if outside.any():
                 first = int(np.flatnonzero(outside)[0])
@@ -606,7 +626,7 @@ def prepare_data(
     for f in sensitive_features:
         check_not_temporal(data[f])
     features = tuple(
-        _encode_feature(data[f], max_categories, describe_row) for f in sensitive_features
+        _encode_feature(data[f], r.max_categories, describe_row) for f in sensitive_features
     )
     missing = {str(c): data[c].isna().to_numpy() for c in data.columns}
     return PreparedData(yt, yp, score, weight, features, pos, labels, missing, task)

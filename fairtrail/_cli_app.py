@@ -82,7 +82,7 @@ def streamlit_command(port: int) -> list[str]:
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 def app(bundles: Path, signoffs: str | None, users_file: Path | None, port: int) -> None:
     """Open the review app on 127.0.0.1 for the audit bundles in BUNDLES."""
-    from fairtrail.cli import _fail
+    from fairtrail._cli_common import fail as _fail
 
     if not bundles.is_dir():
         _fail(f"The bundle folder '{bundles}' does not exist.")

@@ -26,7 +26,7 @@ _DATABASE = click.argument("database", envvar="FAIRTRAIL_SIGNOFF_DATABASE")
 
 def _store(database: str) -> SignoffStore:
     """The store at DATABASE (an existing SQLite file or a postgresql:// URL), or exit 2."""
-    from fairtrail.cli import _fail
+    from fairtrail._cli_common import fail as _fail
     from fairtrail.signoff import SignoffError, SignoffStore
 
     if "://" not in database and not Path(database).is_file():
@@ -53,7 +53,9 @@ def signoff_verify(database: str) -> None:
     DATABASE is a SQLite file or a postgresql:// URL. Exits 0 when the chain holds, 1 when
     it does not (each problem is printed), 2 when the database cannot be read.
     """
-    from fairtrail.cli import EXIT_FAIL, _console, _fail
+    from fairtrail._cli_common import EXIT_FAIL
+    from fairtrail._cli_common import console as _console
+    from fairtrail._cli_common import fail as _fail
     from fairtrail.signoff import SignoffError
 
     store = _store(database)
@@ -83,7 +85,8 @@ def signoff_list(database: str, audit_id: str | None) -> None:
     """
     from rich.table import Table
 
-    from fairtrail.cli import _console, _fail
+    from fairtrail._cli_common import console as _console
+    from fairtrail._cli_common import fail as _fail
     from fairtrail.signoff import SignoffError
 
     try:

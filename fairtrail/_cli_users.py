@@ -13,6 +13,8 @@ from typing import NoReturn
 import click
 from rich.text import Text
 
+from fairtrail._cli_common import console as _console
+from fairtrail._cli_common import fail as _fail
 from fairtrail._terminal import plain, visible
 from fairtrail.identity import IdentityError, add_user, default_users_path, load_users
 
@@ -25,13 +27,6 @@ _FILE_OPTION = click.option(
     default=None,
     help="Users file (default: $FAIRTRAIL_USERS, else ~/.config/fairtrail/users.toml).",
 )
-
-
-def _fail(message: str) -> NoReturn:
-    # Imported here: fairtrail.cli imports this module to register the group.
-    from fairtrail.cli import _fail as fail
-
-    fail(message)
 
 
 def _fail_os(exc: OSError) -> NoReturn:
@@ -92,8 +87,6 @@ def users_add(
 def users_list(path: Path | None) -> None:
     """List the users of the users file (never their password hashes)."""
     from rich.table import Table
-
-    from fairtrail.cli import _console
 
     path = path or default_users_path()
     try:

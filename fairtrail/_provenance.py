@@ -18,10 +18,10 @@ from typing import Any
 from audit import (
     AuditResult,
     AuditSpec,
+    Bundle,
     check_bundle_target,
     result_json,
     run_audit,
-    write_bundle,
 )
 from lineage import (
     BestEffortHttpTransport,
@@ -37,8 +37,8 @@ from lineage import (
 
 __all__ = ["EVENTS_FILE", "RecordedAudit", "audit_with_lineage"]
 
-#: Where a bundle keeps its lineage events.
-EVENTS_FILE = "lineage/events.jsonl"
+#: Where a bundle keeps its lineage events (``Bundle.EVENTS``).
+EVENTS_FILE = Bundle.EVENTS
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def audit_with_lineage(
             body = result_json(result)
             run.output(
                 None,
-                path=target / "result.json",
+                path=target / Bundle.RESULT,
                 data=body,
                 description=f"Result of audit {result.audit_id}: {result.status}.",
                 facets={"fairtrail_auditResult": audit_result_facet(result, result_bytes=body)},
@@ -147,11 +147,11 @@ def audit_with_lineage(
         if http is not None:
             http.close()
     events = upstream + recorder.events
-    bundle = write_bundle(
+    bundle = Bundle.write(
         result,
         target,
         spec=spec.to_dict(),
         spec_text=spec_text,
-        extra_files={EVENTS_FILE: events_to_jsonl(events), **(extra_files or {})},
+        extra_files={Bundle.EVENTS: events_to_jsonl(events), **(extra_files or {})},
     )
-    return RecordedAudit(result, Path(bundle), events, http.summary() if http else None)
+    return RecordedAudit(result, bundle.path, events, http.summary() if http else None)

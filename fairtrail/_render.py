@@ -19,12 +19,10 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from audit import AuditResult, Estimate, criterion_notes
-from audit.mitigation import Candidate, GroupCost, TradeOff
-from audit.mitigation._choose import signed_change
+from audit import AuditResult, Bundle, Estimate, criterion_notes
+from audit.mitigation import Candidate, GroupCost, TradeOff, signed_change
 from fairtrail._terminal import plain, visible
-from lineage import StepEffect
-from lineage._groups import JOINT
+from lineage import JOINT, StepEffect
 
 if TYPE_CHECKING:
     from fairtrail._provenance import RecordedAudit
@@ -308,7 +306,7 @@ def print_result(console: Console, result: AuditResult, *, groups: bool = True) 
 
 def print_delivery(console: Console, recorded: RecordedAudit) -> None:
     """One line on the lineage events: where they are kept and whether they reached HTTP."""
-    events = recorded.bundle / "lineage" / "events.jsonl"
+    events = recorded.bundle / Bundle.EVENTS
     console.print(
         plain(f"Lineage: {len(recorded.events)} OpenLineage events in {events}"), soft_wrap=True
     )

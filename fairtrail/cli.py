@@ -6,83 +6,24 @@ confirmed (inconclusive), 2 a usage, spec, data or bundle error — printed as o
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import warnings
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from fairtrail import __version__
+from fairtrail._cli_common import EXIT_FAIL, EXIT_PASS
+from fairtrail._cli_common import console as _console
+from fairtrail._cli_common import fail as _fail
+from fairtrail._cli_common import steps as _steps
+from fairtrail._cli_common import written as _written
 from fairtrail._terminal import plain, visible
 
 __all__ = ["main"]
-
-EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
-
-
-def _fail(message: str) -> NoReturn:
-    """Print ``message`` as one line on standard error, escaped (:func:`visible`); exit 2."""
-    Console(stderr=True, highlight=False, markup=False).print(
-        Text.assemble(("fairtrail: error:", "bold red"), " ", visible(message)), soft_wrap=True
-    )
-    sys.exit(EXIT_ERROR)
-
-
-def _console() -> Console:
-    """Standard output; wide enough for the tables when it is not a terminal.
-
-    Markup is off: what the commands print is built as :class:`~rich.text.Text`, with user
-    text escaped by :func:`~fairtrail._terminal.visible`, so no ``[`` in it is ever a tag.
-    """
-    console = Console(highlight=False, markup=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, markup=False, width=132)
-    return console
-
-
-def _written(what: str, path: object) -> Text:
-    """``<what> written to <path>``, the path in bold."""
-    return Text.assemble(f"{what} written to ", (visible(str(path)), "bold"))
-
-
-@contextlib.contextmanager
-def _steps(total: int) -> Iterator[Callable[..., None]]:
-    """A progress bar over ``total`` steps, on standard error; the callable starts a step.
-
-    On a terminal it redraws in place and disappears when done; elsewhere (CI logs, pipes)
-    nothing is printed.
-    """
-    console = Console(stderr=True, markup=False)
-    if not console.is_terminal:  # rich would still end the hidden display with a newline
-        yield lambda text, advance=True: None
-        return
-    columns = (
-        # A step's text may quote a file or a column name: escaped, and never markup.
-        TextColumn("{task.description}", style="progress.description", markup=False),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("Starting", total=total)
-        started = False
-
-        def step(text: str, advance: bool = True) -> None:
-            """Start the next step; with ``advance=False``, only say more about this one."""
-            nonlocal started
-            if started and advance:
-                progress.advance(task)
-            started = True
-            progress.update(task, description=visible(text))
-
-        yield step
-        progress.update(task, completed=total)
 
 
 def _exit_code(status: str) -> int:
@@ -279,12 +220,12 @@ def demo(dataset: str, out: Path, seed: int, skip_mitigation: bool, quiet: bool)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the criteria, not the group tables.")
 def show(bundle: Path, quiet: bool) -> None:
     """Verify an audit BUNDLE against its manifest and print its result."""
-    from audit import FairtrailError, read_bundle
+    from audit import Bundle, FairtrailError
     from fairtrail._render import print_result
 
     console = _console()
     try:
-        result = read_bundle(bundle)
+        result = Bundle.open(bundle).result
     except FairtrailError as exc:
         _fail(str(exc))
     console.print(plain(f"Bundle {bundle}: every file matches its manifest."), soft_wrap=True)
@@ -365,9 +306,10 @@ def report(bundle: Path, out: Path | None) -> None:
 
 
 def _render_report(bundle: Path, out: Path | None) -> Any:
+    from audit import Bundle
     from reports import render_report
 
-    rendered = render_report(bundle, out)
+    rendered = render_report(Bundle.open(bundle), out)
     if rendered.refused:  # the report's own template loads nothing it may not
         _fail("the report refused to load: " + "; ".join(rendered.refused))
     return rendered
@@ -426,7 +368,7 @@ def spark_jar() -> None:
     Without it the Spark engine counts the groups with Spark SQL: the same result, slower.
     Exits 2 when it cannot be built (no PySpark, no JDK), saying why.
     """
-    from audit._engines._dense import DenseRefused, dense_jar
+    from audit import DenseRefused, dense_jar
 
     try:
         click.echo(visible(str(dense_jar())))
@@ -490,25 +432,27 @@ def _read_lineage(source: Path, action: str) -> tuple[Path, list[Any]]:
 
     SOURCE is an events file, or a bundle folder whose files match its manifest.
     """
-    from audit import verify_bundle
-    from fairtrail._provenance import EVENTS_FILE
+    from audit import Bundle, BundleError, BundleVerificationError
     from lineage import LineageError, read_events
 
     events_file = source
     try:
         if source.is_dir():
-            events_file = source / EVENTS_FILE
+            events_file = source / Bundle.EVENTS
             if not events_file.is_file():
                 _fail(
-                    f"'{source}' is a folder without {EVENTS_FILE}: pass an events file "
+                    f"'{source}' is a folder without {Bundle.EVENTS}: pass an events file "
                     "(JSON Lines or JSON) or an audit bundle folder."
                 )
-            problems = verify_bundle(source)
-            if problems:
+            try:
+                return events_file, Bundle.open(source).events()
+            except BundleVerificationError as exc:
                 _fail(
-                    f"Bundle '{source}' failed verification; nothing was {action}: {problems[0]} "
-                    f"(pass {events_file} itself to use its events anyway)."
+                    f"Bundle '{source}' failed verification; nothing was {action}: "
+                    f"{exc.problems[0]} (pass {events_file} itself to use its events anyway)."
                 )
+            except BundleError as exc:
+                _fail(str(exc))
         return events_file, read_events(events_file)
     except LineageError as exc:
         _fail(str(exc))
@@ -541,7 +485,7 @@ def lineage_show(source: Path, dot_file: Path | None, svg_file: Path | None, as_
     """
     import json
 
-    from audit._files import write_atomically
+    from audit import write_atomically
     from lineage import LineageError, build_graph, format_text, to_dot, to_svg
 
     events_file, events = _read_lineage(source, "shown")

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit import AuditOptions, AuditResult, load_spec
-from audit._policy import Policy, Threshold
+from audit import AuditOptions, AuditResult, Policy, Threshold, load_spec
 from audit.datasets import dataset_info, dataset_path, load_adult, load_german
 from audit.mitigation import Sweep, SweepPlan, run_sweep, sweep_files
 from fairtrail._provenance import audit_with_lineage

@@ -637,7 +637,7 @@ def add_user(
     """
     # audit._files is imported here: importing the audit package takes ~0.6 s, and only
     # writing needs it (`fairtrail users list` and the app's sign-in do not).
-    from audit._files import write_atomically
+    from audit import write_atomically
 
     path = Path(path)
     _username(username, "The 'username' parameter")

@@ -18,9 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit import DataValidationError, SpecError, write_bundle
-from audit._io import read_predictions
-from audit._validation import binary_labels, check_present, finite_column
+from audit import (
+    DataValidationError,
+    SpecError,
+    binary_labels,
+    check_present,
+    finite_column,
+    read_predictions,
+    write_bundle,
+)
 from audit.mitigation import (
     MitigationSpec,
     Sweep,

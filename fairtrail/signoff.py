@@ -13,6 +13,13 @@ the hash, the sequence number and the previous hash included), so:
 Revoking a decision is a new record (``decision="revoke"``, ``revokes=<seq>``); the database
 refuses to change or remove records.
 
+Which decision stands
+---------------------
+:func:`decision_status` (or :meth:`SignoffStore.decision_status`) judges an audit's records
+for one bundle, identified by its manifest's sha256, and returns a :class:`DecisionStatus`:
+its :class:`DecisionState`, the record that decides it, and every record with what the rules
+made of it. The report and the review app only word it.
+
 Where records live
 ------------------
 ``SignoffStore(path)`` keeps them in a SQLite file (the default). Writers take the database
@@ -52,10 +59,11 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
@@ -63,7 +71,17 @@ from urllib.parse import unquote
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["DECISIONS", "GENESIS", "Signoff", "SignoffError", "SignoffStore"]
+__all__ = [
+    "DECISIONS",
+    "GENESIS",
+    "DecisionRecord",
+    "DecisionState",
+    "DecisionStatus",
+    "Signoff",
+    "SignoffError",
+    "SignoffStore",
+    "decision_status",
+]
 
 #: What a reviewer may decide (``revoke`` withdraws an earlier record).
 DECISIONS = ("approve", "approve_with_conditions", "reject", "revoke")
@@ -593,6 +611,42 @@ class SignoffStore:
                 rows = query(sql.rows_of_audit, (audit_id,))
         return [Signoff(*row) for row in rows]
 
+    def decision_status(
+        self, audit_id: str, manifest_sha256: str, *, today: date | None = None
+    ) -> DecisionStatus:
+        """Which decision stands on a bundle: :func:`decision_status` of this audit's records.
+
+        Parameters
+        ----------
+        audit_id : str
+            The audit whose records are judged (a revocation names a record of its own audit).
+        manifest_sha256 : str
+            The sha256 of the bundle's manifest: only decisions on these files count.
+        today : date, optional
+            The date expiries are judged on; default today in UTC.
+
+        Returns
+        -------
+        DecisionStatus
+
+        Raises
+        ------
+        SignoffError
+            The database cannot be reached or refuses the read.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = SignoffStore(pathlib.Path(tempfile.mkdtemp()) / "signoffs.db")
+        >>> store.decision_status("a1", "f" * 64).state
+        <DecisionState.AWAITING: 'awaiting'>
+        >>> _ = store.record("a1", "f" * 64, reviewer="Ada", role="chair", decision="reject")
+        >>> status = store.decision_status("a1", "f" * 64)
+        >>> status.state, status.decided_by, status.standing.seq
+        (<DecisionState.REJECTED: 'rejected'>, 'Ada', 1)
+        """
+        return decision_status(self.records(audit_id), manifest_sha256, today=today)
+
     def verify(self) -> list[str]:
         """What is wrong with the chain (empty: no record was edited, deleted or reordered)."""
         sql = self._backend.sql
@@ -625,3 +679,278 @@ class SignoffStore:
                 f"{issued} were recorded."
             )
         return problems
+
+
+# --- which decision stands --------------------------------------------------------------------
+
+#: Decisions that approve, and every decision that decides (a revocation only withdraws one).
+_APPROVALS = ("approve", "approve_with_conditions")
+_DECIDING = (*_APPROVALS, "reject")
+
+
+class DecisionState(StrEnum):
+    """Where the sign-off of one bundle stands.
+
+    ``AWAITING``: no decision on the bundle's manifest stands (none was recorded, or each was
+    revoked or made on other files). ``APPROVED``, ``APPROVED_WITH_CONDITIONS``, ``REJECTED``:
+    the standing decision. ``EXPIRED``: the standing decision is an approval whose expiry date
+    has passed (it does not fall back to an older approval).
+
+    Examples
+    --------
+    >>> DecisionState("rejected") is DecisionState.REJECTED
+    True
+    """
+
+    AWAITING = "awaiting"
+    APPROVED = "approved"
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+_STATE_OF = {
+    "approve": DecisionState.APPROVED,
+    "approve_with_conditions": DecisionState.APPROVED_WITH_CONDITIONS,
+    "reject": DecisionState.REJECTED,
+}
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One sign-off record as :func:`decision_status` judged it.
+
+    The record's fields as recorded (text; a record of an older caller may lack ``seq``,
+    ``manifest_sha256``, ``hash`` and ``prev_hash``: None or empty), then what the rules made
+    of it.
+
+    Attributes
+    ----------
+    seq : int or None
+        The record's number in the store; None when not recorded (or not an integer).
+    decision : str
+        ``approve``, ``approve_with_conditions``, ``reject`` or ``revoke``.
+    revokes : int or None
+        The record this revocation withdraws; None for a decision.
+    reviewer, role, conditions, expiry, timestamp, comment : str
+        As recorded (``expiry`` YYYY-MM-DD or empty; ``timestamp`` ISO 8601).
+    manifest_sha256 : str
+        The manifest the decision was made on; empty when not recorded (taken as the bundle's).
+    hash, prev_hash : str
+        The record's hash and the previous record's; empty when not recorded.
+    revoked_by : int or None
+        The revocation (itself not revoked) that withdraws this record; None if none does.
+    other_manifest : bool
+        Made on another manifest: listed, never counted.
+    expired : bool
+        An approval whose expiry date is before the status's date.
+    """
+
+    seq: int | None
+    decision: str
+    revokes: int | None
+    reviewer: str
+    role: str
+    conditions: str
+    expiry: str
+    timestamp: str
+    comment: str
+    manifest_sha256: str
+    hash: str
+    prev_hash: str
+    revoked_by: int | None
+    other_manifest: bool
+    expired: bool
+
+
+@dataclass(frozen=True)
+class DecisionStatus:
+    """Which sign-off decision stands on one bundle, and the records it was derived from.
+
+    Built by :func:`decision_status`; frozen, no rules of its own beyond reading its fields.
+
+    Attributes
+    ----------
+    state : DecisionState
+        Awaiting, approved, approved with conditions, rejected, or expired.
+    manifest_sha256 : str
+        The sha256 of the bundle's manifest the records were judged for.
+    as_of : date
+        The date expiries were judged on.
+    standing : DecisionRecord or None
+        The record that decides ``state`` (for ``EXPIRED``, the approval that expired); None
+        when awaiting.
+    records : tuple of DecisionRecord
+        Every record judged, oldest first (those on other files and revocations included).
+    """
+
+    state: DecisionState
+    manifest_sha256: str
+    as_of: date
+    standing: DecisionRecord | None
+    records: tuple[DecisionRecord, ...]
+
+    @property
+    def decision(self) -> str | None:
+        """The standing decision (``approve``, …); None when none stands or it expired."""
+        if self.standing is None or self.state is DecisionState.EXPIRED:
+            return None
+        return self.standing.decision
+
+    @property
+    def decided_by(self) -> str | None:
+        """Who made the standing decision (its reviewer); None when awaiting."""
+        return None if self.standing is None else self.standing.reviewer
+
+    @property
+    def decided_at(self) -> str | None:
+        """When the standing decision was recorded (ISO 8601, as recorded); None when awaiting."""
+        return None if self.standing is None else self.standing.timestamp
+
+    @property
+    def decided_on(self) -> str | None:
+        """The manifest the standing decision was made on; None when awaiting.
+
+        An older record without one is taken as made on the bundle's.
+        """
+        if self.standing is None:
+            return None
+        return self.standing.manifest_sha256 or self.manifest_sha256
+
+    @property
+    def revocable(self) -> tuple[int, ...]:
+        """The numbers of the decisions not revoked: a reviewer may still revoke them.
+
+        Decisions made on other files, and approvals that expired, included.
+        """
+        return tuple(
+            r.seq
+            for r in self.records
+            if r.seq is not None and r.decision in _DECIDING and r.revoked_by is None
+        )
+
+
+def _number(value: object) -> int | None:
+    """A record number, or None for anything that is not an integer (``True`` is not)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def decision_status(
+    records: Iterable[Signoff | Mapping[str, Any]],
+    manifest_sha256: str,
+    *,
+    today: date | None = None,
+) -> DecisionStatus:
+    """Judge an audit's sign-off records for one bundle: which decision stands.
+
+    The standing decision is the newest record that
+
+    - is a decision (``approve``, ``approve_with_conditions`` or ``reject``), not a revocation;
+    - is not revoked (by a revocation that is not itself revoked);
+    - was made on this bundle: its ``manifest_sha256`` is the bundle's (a record without one,
+      from a caller that predates the chain, is taken as made on this bundle).
+
+    A revocation withdraws the record it names whatever manifest it was made on; revoking a
+    revocation reinstates the record that one withdrew. An approval whose expiry date is
+    before ``today`` has expired (an expiry date is the last day the approval holds): the state
+    is then ``EXPIRED``, with no falling back to an older approval. No standing decision:
+    ``AWAITING``. The records are taken as read: a chain that :meth:`SignoffStore.verify`
+    finds broken does not change what stands (the report and the app print its problems beside
+    the status).
+
+    Parameters
+    ----------
+    records : iterable of Signoff or mapping
+        The audit's records, oldest first: :class:`Signoff` objects, or mappings of their
+        fields (``dataclasses.asdict``), where ``seq``, ``hash``, ``prev_hash``, ``revokes``
+        and ``manifest_sha256`` may be missing.
+    manifest_sha256 : str
+        The sha256 of the bundle's manifest.
+    today : date, optional
+        The date expiries are judged on; default today in UTC.
+
+    Returns
+    -------
+    DecisionStatus
+
+    Examples
+    --------
+    >>> mine, theirs = "a" * 64, "b" * 64
+    >>> records = [
+    ...     {"seq": 1, "decision": "approve", "reviewer": "Ada", "manifest_sha256": mine},
+    ...     {"seq": 2, "decision": "revoke", "revokes": 1, "reviewer": "Ada",
+    ...      "manifest_sha256": mine},
+    ...     {"seq": 3, "decision": "approve", "reviewer": "Bo", "manifest_sha256": theirs},
+    ...     {"seq": 4, "decision": "reject", "reviewer": "Cy", "manifest_sha256": mine},
+    ... ]
+    >>> status = decision_status(records, mine, today=date(2026, 12, 1))
+    >>> status.state, status.decided_by, status.decision
+    (<DecisionState.REJECTED: 'rejected'>, 'Cy', 'reject')
+    >>> [(r.seq, r.revoked_by, r.other_manifest) for r in status.records]
+    [(1, 2, False), (2, None, False), (3, None, True), (4, None, False)]
+    >>> decision_status(records[:3], mine).state
+    <DecisionState.AWAITING: 'awaiting'>
+    >>> lapsed = [{"seq": 1, "decision": "approve", "expiry": "2026-11-30"}]
+    >>> decision_status(lapsed, mine, today=date(2026, 12, 1)).state
+    <DecisionState.EXPIRED: 'expired'>
+    """
+    today = today or datetime.now(UTC).date()
+    plain = [asdict(r) if isinstance(r, Signoff) else r for r in records]
+    by_seq = {s: r for r in plain if (s := _number(r.get("seq"))) is not None}
+    # Newest first, so every record that could revoke a record is settled before it.
+    revoked_by: dict[int, int] = {}
+    for number in sorted(by_seq, reverse=True):
+        r = by_seq[number]
+        target = _number(r.get("revokes"))
+        if r.get("decision") == "revoke" and number not in revoked_by and target is not None:
+            revoked_by.setdefault(target, number)
+
+    judged = []
+    standing = None  # the newest decision that counts
+    for r in plain:
+        seq = _number(r.get("seq"))
+        decision = str(r.get("decision", ""))
+        made_on = str(r.get("manifest_sha256") or "")
+        expiry = str(r.get("expiry") or "")
+        ends = _day(expiry)
+        record = DecisionRecord(
+            seq=seq,
+            decision=decision,
+            revokes=_number(r.get("revokes")) if decision == "revoke" else None,
+            reviewer=str(r.get("reviewer", "")),
+            role=str(r.get("role", "")),
+            conditions=str(r.get("conditions") or ""),
+            expiry=expiry,
+            timestamp=str(r.get("timestamp", "")),
+            comment=str(r.get("comment") or ""),
+            manifest_sha256=made_on,
+            hash=str(r.get("hash") or ""),
+            prev_hash=str(r.get("prev_hash") or ""),
+            revoked_by=revoked_by.get(seq) if seq is not None else None,
+            other_manifest=bool(made_on) and made_on != manifest_sha256,
+            expired=decision in _APPROVALS and ends is not None and ends < today,
+        )
+        judged.append(record)
+        if decision in _DECIDING and record.revoked_by is None and not record.other_manifest:
+            standing = record
+
+    if standing is None:
+        state = DecisionState.AWAITING
+    elif standing.expired:
+        state = DecisionState.EXPIRED
+    else:
+        state = _STATE_OF[standing.decision]
+    return DecisionStatus(
+        state=state,
+        manifest_sha256=manifest_sha256,
+        as_of=today,
+        standing=standing,
+        records=tuple(judged),
+    )

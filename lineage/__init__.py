@@ -39,7 +39,7 @@ from lineage._graph import (
     dataset_id,
     job_id,
 )
-from lineage._groups import Composition, GroupEffect, StepEffect, composition, step_effect
+from lineage._groups import JOINT, Composition, GroupEffect, StepEffect, composition, step_effect
 from lineage._http import (
     BestEffortHttpTransport,
     Delivery,
@@ -69,6 +69,7 @@ from lineage._validate import (
 __all__ = [
     "FAIRTRAIL_SPEC_PREFIX",
     "FILE_LIST_ALGORITHM",
+    "JOINT",
     "MAX_FILE_SHA256_BYTES",
     "PRODUCER",
     "UNVERSIONED",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from audit._validation import UNKNOWN_CATEGORY
+from audit import UNKNOWN_CATEGORY
 from lineage._facets import GroupCompositionDatasetFacet, StepEffectRunFacet, plain
 from lineage._values import ARROW_OR_PANDAS_ERRORS, column_at, is_nested, value_label
 

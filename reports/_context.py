@@ -15,12 +15,10 @@ from typing import Any
 
 from markupsafe import Markup
 
-from audit import AuditResult, criterion_notes
-from audit._metrics import METRIC_INFO
-from audit._result import CriterionResult, Estimate
+from audit import METRIC_INFO, AuditResult, CriterionResult, Estimate, criterion_notes
 from reports._charts import ForestRow, forest_plot, heat_map
 
-__all__ = ["audit_sections", "fmt", "interval"]
+__all__ = ["GROUP_COLUMNS", "audit_sections", "criteria_rows", "findings", "fmt", "interval"]
 
 #: Per-group columns of the metrics tables, by task.
 GROUP_COLUMNS = {

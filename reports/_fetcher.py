@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from urllib.request import url2pathname
 
-from reports._pdf import ASSETS, _weasyprint
+from reports._weasy import ASSETS, weasyprint_module
 
-_weasyprint()  # imported once, without its environment warning
+weasyprint_module()  # imported once, without its environment warning
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
 
 __all__ = ["AssetsFetcher", "URLRefusedError"]

@@ -30,8 +30,9 @@ import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from reports._weasy import ASSETS, weasyprint_module
 
 __all__ = ["ASSETS", "SEAL_PREFIX", "check_seal", "html_to_pdf", "read_attachments"]
 
@@ -40,22 +41,6 @@ SEAL_PREFIX = b"fairtrail-seal-sha256:"
 _PLACEHOLDER = SEAL_PREFIX + b"0" * 64
 _SEAL = re.compile(re.escape(SEAL_PREFIX) + rb"([0-9a-f]{64})")
 _LOCK = threading.Lock()
-#: The folder of the report's stylesheet and fonts (the only files a render may read).
-ASSETS = Path(__file__).resolve().parent / "assets"
-
-
-def _weasyprint() -> Any:
-    """WeasyPrint, imported on first use (``import reports`` stays light).
-
-    Its import warns that HarfBuzz's subsetter will be required in a later version when the
-    system lacks ``libharfbuzz-subset``; fontTools subsets the fonts meanwhile (and
-    ``SOURCE_DATE_EPOCH`` keeps that reproducible), so the warning is not the caller's concern.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*HarfBuzz-Subset", category=DeprecationWarning)
-        import weasyprint
-
-    return weasyprint
 
 
 @contextmanager
@@ -119,7 +104,7 @@ def html_to_pdf(
         The PDF, and the resources WeasyPrint could not or would not load (empty for the
         report's own template).
     """
-    weasyprint = _weasyprint()
+    weasyprint = weasyprint_module()
     from reports._fetcher import AssetsFetcher
 
     fetcher = AssetsFetcher(ASSETS)

@@ -1,9 +1,9 @@
 """``fairtrail report`` and ``fairtrail verify``: the sign-off PDF of an audit bundle.
 
-:func:`render_report` reads a verified bundle, builds the template's plain data
-(:mod:`reports._context`, :mod:`reports._sections`), renders the jinja2 template with
-autoescaping and ``StrictUndefined``, and writes a sealed PDF/A-3b with ``result.json``, the
-lineage events, the trade-off and the manifest attached (:mod:`reports._pdf`).
+:func:`render_report` reads an opened (so verified) :class:`audit.Bundle`, builds the
+template's plain data (:mod:`reports._context`, :mod:`reports._sections`), renders the jinja2
+template with autoescaping and ``StrictUndefined``, and writes a sealed PDF/A-3b with the
+result, the lineage events, the trade-off and the manifest attached (:mod:`reports._pdf`).
 :func:`verify_report` checks a PDF's seal, its attachments against the manifest it carries,
 and, given the bundle, against the bundle's files.
 """
@@ -11,16 +11,13 @@ and, given the bundle, against the bundle's files.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from audit import BundleError, read_bundle
-from audit._bundle import MANIFEST, REPORT, RESULT, parse_manifest, require_intact
-from audit._files import write_atomically
+from audit import Bundle, BundleError, Manifest, write_atomically
 from reports._context import audit_sections
 from reports._pdf import check_seal, html_to_pdf, read_attachments
 from reports._sections import (
@@ -34,11 +31,19 @@ from reports._sections import (
 __all__ = ["REPORT_FILE", "Rendered", "render_html", "render_report", "verify_report"]
 
 #: The report's name inside a bundle (sealed on its own; not in the manifest).
-REPORT_FILE = REPORT
-EVENTS = "lineage/events.jsonl"
-TRADEOFF = "mitigation/tradeoff.json"
+REPORT_FILE = Bundle.REPORT
+#: The bundle's manifest, attached to the PDF under its own name.
+MANIFEST = Bundle.MANIFEST
+#: The names in the PDF of the bundle files attached besides the manifest.
+RESULT_ATTACHMENT = Bundle.RESULT
+EVENTS_ATTACHMENT = "lineage_events.jsonl"
+TRADEOFF_ATTACHMENT = "mitigation_tradeoff.json"
 #: The bundle files attached to the PDF (besides the manifest): name in the PDF → in the bundle.
-ATTACHED = {RESULT: RESULT, "lineage_events.jsonl": EVENTS, "mitigation_tradeoff.json": TRADEOFF}
+ATTACHED = {
+    RESULT_ATTACHMENT: Bundle.RESULT,
+    EVENTS_ATTACHMENT: Bundle.EVENTS,
+    TRADEOFF_ATTACHMENT: Bundle.TRADEOFF,
+}
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -52,18 +57,13 @@ class Rendered:
     refused: tuple[str, ...]
 
 
-def _read(bundle: Path, name: str) -> bytes | None:
-    path = bundle / name
-    return path.read_bytes() if path.is_file() else None
-
-
-def _json(bundle: Path, name: str) -> Any:
-    data = _read(bundle, name)
-    return None if data is None else json.loads(data)
+def _opened(bundle: str | Path | Bundle) -> Bundle:
+    """``bundle`` itself, or the bundle folder ``bundle`` opened (verified once, here)."""
+    return bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
 
 
 def report_context(
-    bundle: str | Path,
+    bundle: str | Path | Bundle,
     *,
     signoffs: Sequence[Mapping[str, Any]] = (),
     chain: Mapping[str, Any] | None = None,
@@ -80,23 +80,18 @@ def report_context(
     BundleError
         The bundle is missing, altered or malformed.
     """
-    from audit.mitigation import read_tradeoff
-    from lineage import read_events
-
-    bundle = Path(bundle)
-    result = read_bundle(bundle)  # verifies every file against the manifest first
-    manifest_bytes = (bundle / MANIFEST).read_bytes()
-    manifest = json.loads(manifest_bytes)
-    created = datetime.fromisoformat(manifest["created_at"])
-    events = read_events(bundle / EVENTS) if (bundle / EVENTS).is_file() else None
-    provenance = _json(bundle, "provenance.json") or {}
-    source = provenance.get("source", {}) if isinstance(provenance, dict) else {}
-    tradeoff = read_tradeoff(bundle, verify=False) if (bundle / TRADEOFF).is_file() else None
-    environment = _json(bundle, "environment.json") or {}
-    spec_text = (_read(bundle, "spec.toml") or b"").decode("utf-8") or None
+    bundle = _opened(bundle)
+    result = bundle.result
+    created = _created(bundle)
+    events = bundle.events()
+    provenance = bundle.provenance
+    source = provenance.get("source", {})
+    tradeoff = bundle.tradeoff
+    environment = bundle.environment or {}
+    spec_text = bundle.spec_text or None
     prov = provenance_section(events, source)
-    model = provenance.get("model", {}) if isinstance(provenance, dict) else {}
-    manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+    model = provenance.get("model", {})
+    manifest_sha256 = bundle.manifest_sha256
     signoff = signoff_section(signoffs, manifest_sha256=manifest_sha256, chain=chain, today=today)
     context = {
         "audit_id": result.audit_id,
@@ -105,9 +100,7 @@ def report_context(
         "system": source.get("title") or result.data.source,
         "model": model.get("estimator") or "not recorded",
         "data_source": result.data.source,
-        "data_period": provenance.get("data_period", "not recorded")
-        if isinstance(provenance, dict)
-        else "not recorded",
+        "data_period": provenance.get("data_period", "not recorded"),
         "task": result.task.replace("_", " "),
         "policy_name": result.policy_name,
         "policy_version": result.policy_version,
@@ -116,19 +109,28 @@ def report_context(
         **audit_sections(result, prov["skewed_steps"]),
         "provenance": prov,
         "mitigation": mitigation_section(tradeoff),
-        "reproducibility": reproducibility_section(
-            environment, spec_text, _json(bundle, "spec.json")
-        ),
+        "reproducibility": reproducibility_section(environment, spec_text, bundle.spec),
         "signoff": signoff,
-        "integrity": integrity_section(manifest, manifest_sha256),
+        "integrity": integrity_section(bundle.manifest.to_dict(), manifest_sha256),
     }
     attachments = {}
     for name, path in ATTACHED.items():
-        data = _read(bundle, path)
-        if data is not None:
-            attachments[name] = data
-    attachments[MANIFEST] = manifest_bytes
+        if bundle.has(path):
+            attachments[name] = bundle.file(path)
+    attachments[MANIFEST] = bundle.manifest_bytes
     return context, attachments, created
+
+
+def _created(bundle: Bundle) -> datetime:
+    """When the bundle was written (its manifest's ``created_at``): the report's date."""
+    created = bundle.manifest.created_at
+    try:
+        return datetime.fromisoformat(created or "")
+    except ValueError:
+        raise BundleError(
+            f"Bundle '{bundle.path}': {MANIFEST} has no 'created_at' date and time (ISO 8601; "
+            f"got {created!r}), which dates the report."
+        ) from None
 
 
 def render_html(context: Mapping[str, Any]) -> str:
@@ -146,7 +148,7 @@ def render_html(context: Mapping[str, Any]) -> str:
 
 
 def render_report(
-    bundle: str | Path,
+    bundle: str | Path | Bundle,
     out: str | Path | None = None,
     *,
     signoffs: Sequence[Mapping[str, Any]] = (),
@@ -157,8 +159,8 @@ def render_report(
 
     Parameters
     ----------
-    bundle : str or Path
-        An audit bundle; verified against its manifest first.
+    bundle : str, Path or Bundle
+        An opened audit bundle, or its folder (then opened, so verified, first).
     out : str or Path, optional
         Where to write the PDF; default ``<bundle>/report.pdf``.
     signoffs : sequence of mapping
@@ -185,7 +187,7 @@ def render_report(
     BundleError
         The bundle is missing, altered or malformed.
     """
-    bundle = Path(bundle)
+    bundle = _opened(bundle)
     context, attachments, created = report_context(
         bundle, signoffs=signoffs, chain=chain, today=today
     )
@@ -194,25 +196,25 @@ def render_report(
         created=created,
         attachments=attachments,
         descriptions={
-            RESULT: "The audit result (fairtrail result schema)",
+            RESULT_ATTACHMENT: "The audit result (fairtrail result schema)",
             MANIFEST: "The bundle manifest: sha256 and size of every file",
-            "lineage_events.jsonl": "The OpenLineage events of the data's preparation",
-            "mitigation_tradeoff.json": "The mitigation trade-off and the chosen candidate",
+            EVENTS_ATTACHMENT: "The OpenLineage events of the data's preparation",
+            TRADEOFF_ATTACHMENT: "The mitigation trade-off and the chosen candidate",
         },
     )
-    target = Path(out) if out is not None else bundle / REPORT_FILE
+    target = Path(out) if out is not None else bundle.path / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, pdf)
     return Rendered(target, len(pdf), hashlib.sha256(pdf).hexdigest(), tuple(refused))
 
 
-def verify_report(pdf_path: str | Path, bundle: str | Path | None = None) -> list[str]:
+def verify_report(pdf_path: str | Path, bundle: str | Path | Bundle | None = None) -> list[str]:
     """Check a report PDF; return what does not match (empty: it was not altered).
 
     The PDF's seal must hold (no byte changed since it was written); every attached file
-    must match its sha256 in the attached manifest; with ``bundle``, the attached manifest
-    must be the bundle's and every attached file the bundle's file, and the bundle must match
-    its manifest.
+    must match its sha256 in the attached manifest; with ``bundle`` (an opened bundle, or its
+    folder, then opened), the attached manifest must be the bundle's and every attached file
+    the bundle's file, and the bundle must match its manifest.
     """
     pdf_path = Path(pdf_path)
     try:
@@ -230,38 +232,39 @@ def verify_report(pdf_path: str | Path, bundle: str | Path | None = None) -> lis
     if MANIFEST not in attached:
         return [*problems, f"{pdf_path.name} carries no {MANIFEST}."]
     try:  # the bundle's own shape check: an entry that is not an object is a problem too
-        manifest = parse_manifest(attached[MANIFEST])
+        manifest = Manifest.parse(attached[MANIFEST])
     except BundleError as exc:
         return [*problems, f"The attached {MANIFEST} is unreadable ({exc})."]
-    entries = manifest["files"]
     for name, data in sorted(attached.items()):
         if name == MANIFEST:
             continue
-        entry = entries.get(ATTACHED.get(name, name))
+        entry = manifest.files.get(ATTACHED.get(name, name))
         if entry is None:
             problems.append(f"Attachment {name} is not listed in the attached manifest.")
-        elif hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        elif hashlib.sha256(data).hexdigest() != entry.sha256:
             problems.append(f"Attachment {name} does not match its sha256 in the manifest.")
     if bundle is not None:
-        problems += _against_bundle(Path(bundle), attached, manifest)
+        problems += _against_bundle(bundle, attached, manifest)
     return problems
 
 
-def _against_bundle(bundle: Path, attached: Mapping[str, bytes], manifest: Any) -> list[str]:
+def _against_bundle(
+    bundle: str | Path | Bundle, attached: Mapping[str, bytes], manifest: Manifest
+) -> list[str]:
     try:
-        require_intact(bundle)
+        opened = _opened(bundle)
     except BundleError as exc:
         return [str(exc)]
     problems = []
-    if (bundle / MANIFEST).read_bytes() != attached[MANIFEST]:
+    if opened.manifest_bytes != attached[MANIFEST]:
         problems.append(
-            f"The attached manifest is not {bundle}/{MANIFEST}: the report was made from "
-            f"another bundle (audit {manifest.get('audit_id')!r})."
+            f"The attached manifest is not {opened.path}/{MANIFEST}: the report was made from "
+            f"another bundle (audit {manifest.audit_id!r})."
         )
     for name, data in sorted(attached.items()):
         if name == MANIFEST:
             continue
-        path = bundle / ATTACHED.get(name, name)
-        if not path.is_file() or path.read_bytes() != data:
+        file = ATTACHED.get(name, name)
+        if not opened.has(file) or opened.file(file) != data:
             problems.append(f"Attachment {name} differs from the bundle's file.")
     return problems

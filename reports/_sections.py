@@ -13,22 +13,27 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from markupsafe import Markup
 
-from audit.mitigation import TradeOff
-from audit.mitigation._choose import signed_change
+from audit.mitigation import TradeOff, signed_change
 from reports._charts import REPORT_FONT, TradeoffPoint, tradeoff_chart
 from reports._context import fmt, interval
 
 __all__ = [
     "DECISIONS",
+    "STATUS_LINES",
+    "DecisionRecordView",
+    "DecisionStatusView",
     "integrity_section",
     "mitigation_section",
     "provenance_section",
     "reproducibility_section",
+    "signoff_rows",
     "signoff_section",
+    "status_line",
+    "status_note",
 ]
 
 #: Sign-off decisions and how the report names them.
@@ -38,8 +43,15 @@ DECISIONS = {
     "reject": "Rejected",
     "revoke": "Revoked",
 }
-_APPROVALS = ("approve", "approve_with_conditions")
-_DECIDING = (*_APPROVALS, "reject")
+#: The decision status line of each state (the values of ``fairtrail.signoff.DecisionState``);
+#: ``{expiry}`` is the standing approval's expiry date.
+STATUS_LINES = {
+    "awaiting": "Awaiting sign-off",
+    "approved": DECISIONS["approve"],
+    "approved_with_conditions": DECISIONS["approve_with_conditions"],
+    "rejected": DECISIONS["reject"],
+    "expired": "Approval expired on {expiry}",
+}
 
 
 def _short(digest: str | None) -> str:
@@ -235,6 +247,106 @@ def reproducibility_section(
     }
 
 
+class DecisionRecordView(Protocol):
+    """One judged sign-off record, as the report prints it.
+
+    :class:`fairtrail.signoff.DecisionRecord` is one; the report reads these fields and
+    decides nothing.
+    """
+
+    @property
+    def seq(self) -> int | None:
+        """The record's number in the store; None when not recorded."""
+
+    @property
+    def decision(self) -> str:
+        """The decision as recorded (``approve``, …, ``revoke``)."""
+
+    @property
+    def revokes(self) -> int | None:
+        """The record this revocation withdraws; None for a decision."""
+
+    @property
+    def reviewer(self) -> str:
+        """Who recorded it."""
+
+    @property
+    def role(self) -> str:
+        """The reviewer's role."""
+
+    @property
+    def conditions(self) -> str:
+        """The conditions of an approval (may be empty)."""
+
+    @property
+    def expiry(self) -> str:
+        """The last day an approval holds (YYYY-MM-DD or empty)."""
+
+    @property
+    def timestamp(self) -> str:
+        """When it was recorded (ISO 8601)."""
+
+    @property
+    def comment(self) -> str:
+        """The reviewer's comment (may be empty)."""
+
+    @property
+    def manifest_sha256(self) -> str:
+        """The manifest it was made on (empty: not recorded)."""
+
+    @property
+    def hash(self) -> str:
+        """The record's hash (empty: not recorded)."""
+
+    @property
+    def prev_hash(self) -> str:
+        """The previous record's hash (empty: not recorded)."""
+
+    @property
+    def revoked_by(self) -> int | None:
+        """The revocation that withdraws it; None if none does."""
+
+    @property
+    def other_manifest(self) -> bool:
+        """Made on another version of the bundle (listed, never counted)."""
+
+    @property
+    def expired(self) -> bool:
+        """An approval whose expiry date has passed."""
+
+
+class DecisionStatusView(Protocol):
+    """Which sign-off decision stands on a bundle, as the report prints it.
+
+    :class:`fairtrail.signoff.DecisionStatus` is one (``fairtrail.signoff.decision_status``
+    applies the rules); ``state`` is one of :data:`STATUS_LINES`' keys.
+    """
+
+    @property
+    def state(self) -> str:
+        """``awaiting``, ``approved``, ``approved_with_conditions``, ``rejected`` or ``expired``."""
+
+    @property
+    def manifest_sha256(self) -> str:
+        """The sha256 of the bundle's manifest."""
+
+    @property
+    def as_of(self) -> date:
+        """The date expiries were judged on."""
+
+    @property
+    def standing(self) -> DecisionRecordView | None:
+        """The record that decides the state; None when awaiting."""
+
+    @property
+    def records(self) -> Sequence[DecisionRecordView]:
+        """Every record judged, oldest first."""
+
+    @property
+    def decision(self) -> str | None:
+        """The standing decision's code; None when none stands or it expired."""
+
+
 def _when(timestamp: str) -> str:
     """A record's time in UTC to the second, or the text as recorded if it is not ISO 8601."""
     try:
@@ -246,64 +358,137 @@ def _when(timestamp: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _expiry(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+def status_line(status: DecisionStatusView) -> str:
+    """The decision status in words: the report's cover line and the app's headline.
+
+    Examples
+    --------
+    >>> from fairtrail.signoff import decision_status
+    >>> status_line(decision_status([], "a" * 64))
+    'Awaiting sign-off'
+    >>> lapsed = [{"seq": 1, "decision": "approve", "expiry": "2026-11-30"}]
+    >>> status_line(decision_status(lapsed, "a" * 64, today=date(2026, 12, 1)))
+    'Approval expired on 2026-11-30'
+    """
+    expiry = status.standing.expiry if status.standing is not None else ""
+    return STATUS_LINES[status.state].format(expiry=expiry)
 
 
-def _seq(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def status_note(status: DecisionStatusView) -> str:
+    """Which record the status comes from, or why none stands (empty: nothing recorded).
+
+    Examples
+    --------
+    >>> from fairtrail.signoff import decision_status
+    >>> record = {"seq": 1, "decision": "reject", "reviewer": "Ada",
+    ...           "timestamp": "2026-11-21T10:00:00+00:00"}
+    >>> status_note(decision_status([record], "a" * 64))
+    'From record #1 (Ada, 2026-11-21 10:00:00 UTC).'
+    """
+    current = status.standing
+    if current is not None:
+        which = f"record #{current.seq}" if current.seq is not None else "the record"
+        return f"From {which} ({current.reviewer}, {_when(current.timestamp)})."
+    if status.records:
+        return (
+            "No decision on this version of the bundle stands: every decision recorded was "
+            "revoked or made on a different version of the bundle."
+        )
+    return ""
+
+
+def signoff_rows(status: DecisionStatusView) -> list[dict[str, Any]]:
+    """Each record of the status as the report's table prints it, oldest first.
+
+    ``seq`` (``#3``, or ``—``), ``decision`` (its name; a revocation names its record),
+    ``reviewer``, ``role``, ``conditions``, ``expiry``, ``expired`` (``expired on …`` or
+    empty), ``timestamp`` (UTC), ``comment``, ``hash`` and ``prev_hash`` (16 hex digits, or
+    ``—``), ``revoked_by`` (a number or None), ``other_manifest`` (16 hex digits of the other
+    manifest, or empty) and ``code`` (the decision as recorded).
+    """
+    rows = []
+    for r in status.records:
+        label = DECISIONS.get(r.decision, r.decision)
+        if r.revokes is not None:
+            label = f"{label} #{r.revokes}"
+        rows.append(
+            {
+                "seq": f"#{r.seq}" if r.seq is not None else "—",
+                "decision": label,
+                "reviewer": r.reviewer,
+                "role": r.role,
+                "conditions": r.conditions,
+                "expiry": r.expiry,
+                "expired": f"expired on {r.expiry}" if r.expired else "",
+                "timestamp": _when(r.timestamp),
+                "comment": r.comment,
+                "hash": _short(r.hash),
+                "prev_hash": _short(r.prev_hash),
+                "revoked_by": r.revoked_by,
+                "other_manifest": _short(r.manifest_sha256) if r.other_manifest else "",
+                "code": r.decision,
+            }
+        )
+    return rows
+
+
+def _chain_block(chain: Mapping[str, Any]) -> dict[str, Any]:
+    problems = [str(p) for p in chain.get("problems", [])]
+    verdict = "intact (verified when this report was written)"
+    if problems:
+        plural = "s" if len(problems) > 1 else ""
+        verdict = f"BROKEN: {len(problems)} problem{plural} found when this report was written:"
+    return {
+        "location": str(chain.get("location", "not recorded")),
+        "head": str(chain.get("head") or "—"),
+        "records": f"{int(chain.get('records', 0)):,}",
+        "intact": not problems,
+        "verdict": verdict,
+        "problems": problems,
+    }
 
 
 def signoff_section(
-    records: Sequence[Mapping[str, Any]],
+    status: DecisionStatusView | Sequence[Mapping[str, Any]],
     *,
-    manifest_sha256: str,
     chain: Mapping[str, Any] | None = None,
+    manifest_sha256: str | None = None,
     today: date | None = None,
 ) -> dict[str, Any]:
     """The sign-off chain (oldest first), the decision status, and where the chain lives.
 
-    The decision status is the newest record that
-
-    - is a decision (``approve``, ``approve_with_conditions`` or ``reject``), not a revocation;
-    - is not revoked (by a revocation that is not itself revoked);
-    - was made on this bundle: its ``manifest_sha256`` is the bundle's (a record without one,
-      from a caller that predates the chain, is taken as made on this bundle).
-
-    An approval whose expiry date is before ``today`` has expired: the status then says
-    ``Approval expired on <expiry>`` (an expiry date is the last day the approval holds). No
-    such record: ``Awaiting sign-off``. A revocation withdraws the record it names whatever
-    manifest it was made on; revoking a revocation reinstates the record that one withdrew.
+    The report words a :class:`DecisionStatusView` (``fairtrail.signoff.decision_status``
+    decides which record stands, what is revoked, made on other files or expired); it applies
+    no rule of its own.
 
     Parameters
     ----------
-    records : sequence of mapping
-        Sign-off records oldest first, as ``dataclasses.asdict`` of ``fairtrail.signoff.Signoff``:
-        ``reviewer``, ``role``, ``decision``, ``conditions``, ``expiry`` (YYYY-MM-DD or empty),
-        ``timestamp``, ``comment``; optionally ``seq``, ``hash``, ``prev_hash``, ``revokes``
-        and ``manifest_sha256``.
-    manifest_sha256 : str
-        The sha256 of this bundle's manifest.
+    status : DecisionStatusView, or sequence of mapping
+        The decision status of this bundle; or the sign-off records themselves, oldest first,
+        as ``dataclasses.asdict`` of ``fairtrail.signoff.Signoff`` (what
+        :func:`render_report`'s ``signoffs`` takes), with ``manifest_sha256`` and ``today``:
+        ``fairtrail.signoff.decision_status`` judges them.
     chain : mapping, optional
         The store the records come from: ``location`` (str), ``head`` (hash of its last
         record), ``records`` (how many it holds, all audits) and ``problems`` (what
         ``SignoffStore.verify`` found; empty: intact). None: the chain is not described.
+    manifest_sha256 : str, optional
+        With records only: the sha256 of this bundle's manifest.
     today : date, optional
-        The date expiries are judged on; default today in UTC.
+        With records only: the date expiries are judged on; default today in UTC.
 
     Returns
     -------
     dict
-        ``records`` (rows for the template), ``status`` (the cover's decision line),
-        ``decision`` (the standing decision's code, None when none stands or it expired),
-        ``status_note``, ``as_of``, ``manifest_sha256``, ``chain`` (or None) and
-        ``blank_lines`` (empty signature lines when nothing was recorded).
+        ``records`` (rows for the template, :func:`signoff_rows`), ``status`` (the cover's
+        decision line, :func:`status_line`), ``decision`` (the standing decision's code,
+        None when none stands or it expired), ``status_note`` (:func:`status_note`),
+        ``as_of``, ``manifest_sha256``, ``chain`` (or None) and ``blank_lines`` (empty
+        signature lines when nothing was recorded).
 
     Examples
     --------
+    >>> from fairtrail.signoff import decision_status
     >>> mine, theirs = "a" * 64, "b" * 64
     >>> records = [
     ...     {"seq": 1, "decision": "approve", "reviewer": "Ada", "manifest_sha256": mine},
@@ -311,94 +496,29 @@ def signoff_section(
     ...      "manifest_sha256": mine},
     ...     {"seq": 3, "decision": "approve", "reviewer": "Bo", "manifest_sha256": theirs},
     ... ]
-    >>> section = signoff_section(records, manifest_sha256=mine, today=date(2026, 12, 1))
+    >>> section = signoff_section(decision_status(records, mine, today=date(2026, 12, 1)))
     >>> section["status"], [r["decision"] for r in section["records"]]
     ('Awaiting sign-off', ['Approved', 'Revoked #1', 'Approved'])
     >>> section["records"][0]["revoked_by"], section["records"][2]["other_manifest"]
     (2, 'bbbbbbbbbbbbbbbb')
     """
-    today = today or datetime.now(UTC).date()
-    by_seq = {s: r for r in records if (s := _seq(r.get("seq"))) is not None}
-    # Newest first, so every record that could revoke a record is settled before it.
-    revoked_by: dict[int, int] = {}
-    for number in sorted(by_seq, reverse=True):
-        r = by_seq[number]
-        target = _seq(r.get("revokes"))
-        if r.get("decision") == "revoke" and number not in revoked_by and target is not None:
-            revoked_by.setdefault(target, number)
+    if isinstance(status, Sequence):
+        # Records, as render_report(signoffs=...) takes them: the sign-off module judges them
+        # (the report's one import from fairtrail: the rules are never the report's).
+        from fairtrail.signoff import decision_status
 
-    rows = []
-    standing = None  # the newest decision that counts: (its row, the date it expired or "")
-    for r in records:
-        seq = _seq(r.get("seq"))
-        decision = str(r.get("decision", ""))
-        target = _seq(r.get("revokes"))
-        label = DECISIONS.get(decision, decision)
-        if decision == "revoke" and target is not None:
-            label = f"{label} #{target}"
-        made_on = str(r.get("manifest_sha256") or "")
-        expiry = str(r.get("expiry") or "")
-        ends = _expiry(expiry)
-        expired = decision in _APPROVALS and ends is not None and ends < today
-        row = {
-            "seq": f"#{seq}" if seq is not None else "—",
-            "decision": label,
-            "reviewer": str(r.get("reviewer", "")),
-            "role": str(r.get("role", "")),
-            "conditions": str(r.get("conditions") or ""),
-            "expiry": expiry,
-            "expired": f"expired on {expiry}" if expired else "",
-            "timestamp": _when(str(r.get("timestamp", ""))),
-            "comment": str(r.get("comment") or ""),
-            "hash": _short(r.get("hash")),
-            "prev_hash": _short(r.get("prev_hash")),
-            "revoked_by": revoked_by.get(seq) if seq is not None else None,
-            "other_manifest": _short(made_on) if made_on and made_on != manifest_sha256 else "",
-            "code": decision,
-        }
-        rows.append(row)
-        if decision in _DECIDING and row["revoked_by"] is None and not row["other_manifest"]:
-            standing = (row, expiry if expired else "")
-
-    standing_decision = None
-    if standing is not None:
-        current, expired_on = standing
-        standing_decision = None if expired_on else current["code"]
-        status = f"Approval expired on {expired_on}" if expired_on else current["decision"]
-        which = f"record {current['seq']}" if current["seq"] != "—" else "the record"
-        note = f"From {which} ({current['reviewer']}, {current['timestamp']})."
-    else:
-        status = "Awaiting sign-off"
-        note = (
-            "No decision on this version of the bundle stands: every decision recorded was "
-            "revoked or made on a different version of the bundle."
-            if rows
-            else ""
-        )
-
-    chain_block = None
-    if chain is not None:
-        problems = [str(p) for p in chain.get("problems", [])]
-        verdict = "intact (verified when this report was written)"
-        if problems:
-            plural = "s" if len(problems) > 1 else ""
-            verdict = f"BROKEN: {len(problems)} problem{plural} found when this report was written:"
-        chain_block = {
-            "location": str(chain.get("location", "not recorded")),
-            "head": str(chain.get("head") or "—"),
-            "records": f"{int(chain.get('records', 0)):,}",
-            "intact": not problems,
-            "verdict": verdict,
-            "problems": problems,
-        }
+        if manifest_sha256 is None:
+            raise TypeError("signoff_section() needs manifest_sha256 to judge sign-off records.")
+        status = decision_status(status, manifest_sha256, today=today)
+    rows = signoff_rows(status)
     return {
         "records": rows,
-        "status": status,
-        "decision": standing_decision,
-        "status_note": note,
-        "as_of": today.isoformat(),
-        "manifest_sha256": manifest_sha256,
-        "chain": chain_block,
+        "status": status_line(status),
+        "decision": status.decision,
+        "status_note": status_note(status),
+        "as_of": status.as_of.isoformat(),
+        "manifest_sha256": status.manifest_sha256,
+        "chain": _chain_block(chain) if chain is not None else None,
         "blank_lines": 0 if rows else 3,
     }
 

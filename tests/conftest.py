@@ -151,13 +151,26 @@ def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def review_bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def german_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's German Credit bundle with lineage and a mitigation sweep (seed 0), built
+    once per session. Read-only: copy it (``shutil.copytree``) before writing into it."""
+    from fairtrail.demo import run_demo
+
+    out = tmp_path_factory.mktemp("german") / "german"
+    run_demo("german", out, seed=0, mitigate=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def review_bundles(tmp_path_factory: pytest.TempPathFactory, german_bundle: Path) -> Path:
     """A folder of two real bundles for the review app: German Credit with lineage and a
     mitigation sweep ("german"), and a re-audit with another seed and no sweep
     ("german-reaudit", written second, so newest). Read-only: copy before altering."""
+    import shutil
+
     from fairtrail.demo import run_demo
 
     folder = tmp_path_factory.mktemp("review-bundles")
-    run_demo("german", folder / "german", seed=0, mitigate=True)
+    shutil.copytree(german_bundle, folder / "german")
     run_demo("german", folder / "german-reaudit", seed=1, mitigate=False)
     return folder

@@ -347,7 +347,7 @@ def test_the_median_is_exact_wherever_the_first_rows_put_it(
 ) -> None:
     """The GROUP BY lists the scores around the first rows' median. Sorted by score, the first
     rows' median is far below the median of all rows: a query fetches the median's bin."""
-    import audit._engines._sql as sql
+    import audit._engines._listing as sql  # where the first rows are listed
 
     monkeypatch.setattr(sql, "FIRST_ROWS", 100 if order else 10_000)
     frame = predictions_frame(3_000, score_decimals=6)
@@ -370,7 +370,7 @@ def test_values_first_seen_after_the_listed_rows_are_counted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The key columns' values are listed from the first rows; later ones send a recount."""
-    import audit._engines._sql as sql
+    import audit._engines._listing as sql  # where the first rows are listed
 
     monkeypatch.setattr(sql, "FIRST_ROWS", 100)
     frame = predictions_frame(3_000).sort_values(["race", "label"], ignore_index=True)

@@ -197,8 +197,14 @@ def run_quiet(data: Data, **options: Any) -> AuditResult:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_ours(data, **options)
+    # Groups without rows (empty intersections) have every value undefined and a note of
+    # their own ("N combinations of categories have no rows"); the warning is for the rest.
     undefined = any(
-        not e.defined for a in result.attributes for g in a.groups for e in g.metrics.values()
+        not e.defined
+        for a in result.attributes
+        for g in a.groups
+        if g.count > 0
+        for e in g.metrics.values()
     )
     ours = [w for w in caught if issubclass(w.category, UndefinedMetricWarning)]
     others = [w for w in caught if not issubclass(w.category, UndefinedMetricWarning)]

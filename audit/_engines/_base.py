@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from audit._roles import Roles
 from audit._statistics import CellStatistics
 
 __all__ = [
@@ -104,25 +105,6 @@ class Aggregate:
 
     def __str__(self) -> str:
         return f"{self.func}({self.arg}) AS {self.alias}"
-
-
-@dataclass(frozen=True)
-class Roles:
-    """Which column plays which role (the spec's ``[data]`` table)."""
-
-    y_true: str
-    y_pred: str
-    sensitive_features: tuple[str, ...]
-    y_score: str | None = None
-    sample_weight: str | None = None
-    pos_label: Any = None
-    score_type: str = "probability"
-    max_categories: int = 50
-    score_bins: int = 10_000
-    task: str = "binary_classification"
-    regression_bins: int = 8
-    #: Strings a CSV file writes for a missing value, besides the empty field.
-    missing_values: tuple[str, ...] = ()
 
 
 class SqlSource(Protocol):

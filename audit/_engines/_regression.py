@@ -36,7 +36,7 @@ from audit._engines._base import (
     sum_by,
 )
 from audit._engines._keys import KeySpace, dense_cells
-from audit._engines._sql import all_listed, check_identifiers, sensitive_keys
+from audit._engines._listing import all_listed, check_identifiers, sensitive_keys
 from audit._exceptions import DataValidationError
 from audit._statistics import (
     FINE_BINS,

@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from audit.mitigation._choose import Axes, change_text, choose, describe_cost, signed_change
     from audit.mitigation._estimators import (
         REDUCTION_CONSTRAINTS,
         THRESHOLD_CONSTRAINTS,
@@ -80,6 +81,10 @@ _EXPORTS: dict[str, str] = {
             "group_labels",
         ),
         "audit.mitigation._estimators",
+    ),
+    **dict.fromkeys(
+        ("Axes", "change_text", "choose", "describe_cost", "signed_change"),
+        "audit.mitigation._choose",
     ),
     **dict.fromkeys(
         ("TRUSTED_TYPES", "UntrustedModelError", "load_model", "save_model"),
@@ -168,6 +173,7 @@ __all__ = [
     "TRADEOFF_FILE",
     "TRADEOFF_SCHEMA_VERSION",
     "TRUSTED_TYPES",
+    "Axes",
     "BoundNotMetWarning",
     "Candidate",
     "DecorrelatedClassifier",
@@ -188,6 +194,9 @@ __all__ = [
     "ThresholdOptimizerClassifier",
     "TradeOff",
     "UntrustedModelError",
+    "change_text",
+    "choose",
+    "describe_cost",
     "evaluate_candidates",
     "group_labels",
     "load_chosen_model",
@@ -198,5 +207,6 @@ __all__ = [
     "read_tradeoff",
     "run_sweep",
     "save_model",
+    "signed_change",
     "sweep_files",
 ]

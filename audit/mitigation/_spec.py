@@ -54,8 +54,8 @@ from audit._policy import Policy
 from audit._result import AuditOptions, _decode
 from audit._spec import (
     _check_keys,
-    _check_options,
     _table,
+    checked_options,
     deprecated_options,
     parse_policy,
     read_toml,
@@ -308,7 +308,7 @@ def parse_mitigation_spec(
         options = _decode(AuditOptions, audit, "audit")
     except (TypeError, ValueError, KeyError) as exc:
         raise SpecError(f"{origin}: {exc}.") from None
-    _check_options(options, origin)
+    checked_options(options, origin)
     policy = parse_policy(raw["policy"], origin) if "policy" in raw else None
     return MitigationSpec(
         path=data["path"],

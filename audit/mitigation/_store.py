@@ -1,22 +1,22 @@
 """A sweep in the audit bundle: the trade-off, every candidate's audit, the chosen model.
 
-Layout inside a bundle (every file is in the manifest, so tampering is detected)::
+Layout inside a bundle (every file is in the manifest, so tampering is detected; the names are
+:class:`audit.Bundle`'s)::
 
-    mitigation/tradeoff.json          TradeOff.to_dict(): frontier, costs, choice, rationale
-    mitigation/sweep.json             the plan, the model's features, timings, the model file
-    mitigation/audits/<name>.json     each candidate's full held-out audit
-    mitigation/model.skops            the chosen model (absent when none was chosen)
+    Bundle.TRADEOFF                   TradeOff.to_dict(): frontier, costs, choice, rationale
+    Bundle.SWEEP                      the plan, the model's features, timings, the model file
+    Bundle.candidate_audit(name)      each candidate's full held-out audit
+    Bundle.MODEL                      the chosen model (absent when none was chosen)
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit._bundle import _json_bytes, require_intact, result_json
+from audit._bundle import Bundle, _decode_tradeoff, _json_bytes, result_json
 from audit._exceptions import BundleError
 from audit._result import _encode
 from audit.mitigation._tradeoff import TradeOff
@@ -33,10 +33,10 @@ __all__ = [
     "sweep_files",
 ]
 
-TRADEOFF_FILE = "mitigation/tradeoff.json"
-SWEEP_FILE = "mitigation/sweep.json"
-MODEL_FILE = "mitigation/model.skops"
-AUDITS_DIR = "mitigation/audits"
+#: The bundle's file names of a sweep (kept here under their earlier names).
+TRADEOFF_FILE = Bundle.TRADEOFF
+SWEEP_FILE = Bundle.SWEEP
+MODEL_FILE = Bundle.MODEL
 
 
 def sweep_files(
@@ -63,7 +63,7 @@ def sweep_files(
     t = sweep.tradeoff
     files = {TRADEOFF_FILE: _json_bytes(t.to_dict())}
     for name, audit in sweep.audits.items():
-        files[f"{AUDITS_DIR}/{name}.json"] = result_json(audit)
+        files[Bundle.candidate_audit(name)] = result_json(audit)
     model = sweep.chosen_model if model is None else model
     info: dict[str, Any] = {
         "plan": sweep.plan.to_dict(),
@@ -92,29 +92,50 @@ def sweep_files(
     return files
 
 
-def read_tradeoff(bundle: str | Path, *, verify: bool = True) -> TradeOff:
-    """The trade-off stored in an audit bundle, after checking the bundle's manifest.
+def read_tradeoff(bundle: str | Path | Bundle, *, verify: bool = True) -> TradeOff:
+    """The trade-off stored in an audit bundle (:attr:`audit.Bundle.tradeoff`).
+
+    Parameters
+    ----------
+    bundle : str, Path or Bundle
+        An opened bundle, or its folder (then verified against its manifest first).
+    verify : bool, default True
+        Verify a folder first; ignored for an opened bundle (verified when opened).
 
     Raises
     ------
     BundleError
         The bundle fails verification, has no trade-off, or it is malformed.
     """
-    bundle = Path(bundle)
-    if verify:
-        require_intact(bundle)
-    path = bundle / TRADEOFF_FILE
+    if isinstance(bundle, Bundle) or verify:
+        opened = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
+        tradeoff = opened.tradeoff
+        if tradeoff is None:
+            raise _no_tradeoff(opened.path)
+        return tradeoff
+    path = Path(bundle) / TRADEOFF_FILE
     if not path.is_file():
-        raise BundleError(f"Bundle '{bundle}' has no mitigation trade-off ({TRADEOFF_FILE}).")
+        raise _no_tradeoff(Path(bundle))
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise BundleError(f"{TRADEOFF_FILE} cannot be read: {exc}") from None
-    return TradeOff.from_dict(data)
+    return _decode_tradeoff(data)
 
 
-def load_chosen_model(bundle: str | Path, *, trusted: tuple[str, ...] = ()) -> Any:
+def _no_tradeoff(folder: Path) -> BundleError:
+    return BundleError(f"Bundle '{folder}' has no mitigation trade-off ({TRADEOFF_FILE}).")
+
+
+def load_chosen_model(bundle: str | Path | Bundle, *, trusted: tuple[str, ...] = ()) -> Any:
     """Load the chosen model of a verified bundle (skops, with the allow-list).
+
+    Parameters
+    ----------
+    bundle : str, Path or Bundle
+        An opened bundle, or its folder (then verified against its manifest first).
+    trusted : tuple of str
+        Types to allow besides skops' defaults (:func:`load_model`).
 
     Raises
     ------
@@ -123,10 +144,10 @@ def load_chosen_model(bundle: str | Path, *, trusted: tuple[str, ...] = ()) -> A
     UntrustedModelError
         The file would instantiate a type outside the allow-list.
     """
-    bundle = Path(bundle)
-    require_intact(bundle)
-    if not (bundle / MODEL_FILE).is_file():
-        raise BundleError(f"Bundle '{bundle}' holds no chosen model ({MODEL_FILE}).")
+    opened = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
+    model = opened.models.get(MODEL_FILE)
+    if model is None:
+        raise BundleError(f"Bundle '{opened.path}' holds no chosen model ({MODEL_FILE}).")
     from audit.mitigation._persist import load_model
 
-    return load_model(bundle / MODEL_FILE, trusted=trusted)
+    return load_model(model, trusted=trusted)

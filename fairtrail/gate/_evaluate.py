@@ -15,9 +15,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from audit import AuditResult, Estimate, FairtrailError, judge
-from audit._policy import parse_criterion
-from audit._result import AttributeResult, Verdict
+from audit import (
+    AttributeResult,
+    AuditResult,
+    Estimate,
+    FairtrailError,
+    Verdict,
+    judge,
+    parse_criterion,
+)
 from fairtrail._terminal import visible
 from fairtrail.gate._policy import (
     Action,

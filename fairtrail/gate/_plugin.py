@@ -212,7 +212,7 @@ class GatePlugin:
                 xml.add_global_property(key, value)
         path = self.options["json"]
         if path:
-            from audit._files import write_atomically
+            from audit import write_atomically
 
             target = Path(path)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -46,8 +46,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from audit import Policy, SpecError, Threshold, decode_text
-from audit._policy import parse_criterion
+from audit import Policy, SpecError, Threshold, decode_text, parse_criterion
 from fairtrail.gate._errors import GatePolicyError
 from fairtrail.gate._toml import Lines, Reader
 

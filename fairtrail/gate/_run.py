@@ -7,14 +7,12 @@ is a bundle folder, or the newest bundle with a standing approval in the sign-of
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import warnings
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from audit import AuditResult, BundleError, load_spec, read_bundle, run_audit
-from audit._bundle import MANIFEST
+from audit import AuditResult, Bundle, BundleError, load_spec, run_audit
 from fairtrail.gate._evaluate import GateCheck, GateError, evaluate
 from fairtrail.gate._policy import GatePolicy, RegressionCheck, load_gate_policy
 
@@ -32,10 +30,6 @@ class GateRun:
     baseline: AuditResult | None
     baseline_source: str | None
     checks: tuple[GateCheck, ...]
-
-
-def _manifest_sha256(bundle: Path) -> str:
-    return hashlib.sha256((bundle / MANIFEST).read_bytes()).hexdigest()
 
 
 def _audit_from_spec(spec_path: Path, policy: GatePolicy) -> AuditResult:
@@ -92,7 +86,7 @@ def _approved_baseline(
 def run_gate(
     policy: str | Path | GatePolicy,
     *,
-    bundle: str | Path | None = None,
+    bundle: str | Path | Bundle | None = None,
     spec: str | Path | None = None,
     baseline: str | Path | None = None,
     today: date,
@@ -103,8 +97,9 @@ def run_gate(
     ----------
     policy : path or GatePolicy
         The gate policy file.
-    bundle : path, optional
-        An audit bundle to judge (verified against its manifest first).
+    bundle : path or Bundle, optional
+        An audit bundle to judge: opened (so verified against its manifest), or its folder,
+        then opened first.
     spec : path, optional
         An audit spec to run instead, with the policy's thresholds, minimum group size and
         interval.
@@ -124,9 +119,10 @@ def run_gate(
         raise GateError("Give exactly one of bundle (an audit bundle) and spec (an audit spec).")
     manifest = None
     if bundle is not None:
-        result = read_bundle(bundle)
-        manifest = _manifest_sha256(Path(bundle))
-        source = f"bundle {bundle}"
+        opened = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
+        result = opened.result
+        manifest = opened.manifest_sha256
+        source = f"bundle {opened.path if isinstance(bundle, Bundle) else bundle}"
     else:
         assert spec is not None
         result = _audit_from_spec(Path(spec), gate)
@@ -147,7 +143,7 @@ def run_gate(
             base_source = f"bundle {path}"
         if path is not None:
             try:
-                base_result = read_bundle(path)
+                base_result = Bundle.open(path).result
             except BundleError as exc:
                 raise GateError(f"The regression baseline: {exc}") from None
             base_source = (

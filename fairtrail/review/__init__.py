@@ -8,6 +8,10 @@ cost of an interaction does not grow with the size of the audited data.
 Tables are :class:`pandas.DataFrame` objects with undefined values as NaN (shown as empty
 cells, never as 0) and a ``note`` column saying why; charts are Vega-Lite specifications
 (plain dicts), which the app hands to ``st.vega_lite_chart``.
+
+Which sign-off decision stands is the sign-off module's to say
+(:class:`fairtrail.signoff.DecisionStatus`); the Sign-off page words it as the report does
+(:func:`status_line`, :func:`status_note`, :func:`records_frame`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from fairtrail.review._signing import (
     revocable,
     signoff_status,
     standing_decisions,
+    status_line,
+    status_note,
 )
 from fairtrail.review._tradeoff import (
     Selection,
@@ -89,5 +95,7 @@ __all__ = [
     "select_candidate",
     "signoff_status",
     "standing_decisions",
+    "status_line",
+    "status_note",
     "unpack_bundle",
 ]

@@ -1,8 +1,8 @@
 """The Audits page's logic: the bundles of a folder, opening one, and unpacking an upload.
 
-A bundle is verified (every file against its manifest) before anything of it is shown; the
-pages then read its aggregated files only (``result.json``, the trade-off, the lineage
-events), never the audited rows.
+A bundle is opened (:meth:`audit.Bundle.open`: every file verified against its manifest, once)
+before anything of it is shown; the pages then read its aggregated parts only (the result, the
+trade-off, the lineage events), never the audited rows.
 """
 
 from __future__ import annotations
@@ -17,15 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit import AuditResult, BundleError, read_bundle, verify_bundle
-from audit._bundle import MANIFEST, RESULT, require_intact
+from audit import AuditResult, Bundle, BundleError, BundleVerificationError, verify_bundle
 from audit.mitigation import TradeOff
-
-TRADEOFF = "mitigation/tradeoff.json"
-
-
-EVENTS = "lineage/events.jsonl"
-PROVENANCE = "provenance.json"
 
 
 @dataclass(frozen=True)
@@ -46,19 +39,14 @@ class BundleEntry:
 
 
 def _manifest(path: Path) -> dict[str, Any]:
+    """The manifest of a bundle that failed verification, read as it is (to list the bundle)."""
     try:
-        data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads((path / Bundle.MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"The manifest of bundle '{path}' cannot be read: {exc}") from None
     if not isinstance(data, dict):
         raise BundleError(f"The manifest of bundle '{path}' is not a JSON object.")
     return data
-
-
-def _provenance(path: Path) -> dict[str, Any]:
-    file = path / PROVENANCE
-    data = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
-    return data if isinstance(data, dict) else {}
 
 
 def data_name(provenance: Mapping[str, Any], fallback: str) -> str:
@@ -86,20 +74,41 @@ def bundle_entry(path: str | Path) -> BundleEntry:
     ("'...' is not a fairtrail bundle: manifest.json is missing.",)
     """
     path = Path(path)
-    problems = tuple(verify_bundle(path))
     try:
-        manifest = _manifest(path) if (path / MANIFEST).is_file() else {}
+        bundle = Bundle.open(path)
+    except BundleVerificationError as exc:
+        return _failed_entry(path, exc.problems)
+    except BundleError:  # not a folder: what verification says of it
+        return _failed_entry(path, tuple(verify_bundle(path)))
+    manifest = bundle.manifest
+    try:
+        result_data = json.loads(bundle.file(Bundle.RESULT).decode("utf-8")).get("data", {})
+        source = data_name(bundle.provenance, str(result_data.get("source", "")))
+    except (OSError, ValueError, AttributeError):
+        source = ""
+    return BundleEntry(
+        path=path,
+        name=path.name,
+        audit_id=manifest.audit_id,
+        created_at=manifest.created_at or "",
+        status=manifest.status or "unknown",
+        source=source,
+        manifest_sha256=bundle.manifest_sha256,
+        intact=True,
+        problems=(),
+        has_tradeoff=bundle.has(Bundle.TRADEOFF),
+        has_lineage=bundle.has(Bundle.EVENTS),
+    )
+
+
+def _failed_entry(path: Path, problems: tuple[str, ...]) -> BundleEntry:
+    """A bundle that failed verification, listed with what its manifest says, as it is."""
+    manifest_file = path / Bundle.MANIFEST
+    try:
+        manifest = _manifest(path) if manifest_file.is_file() else {}
     except BundleError as exc:
         manifest, problems = {}, (*problems, str(exc))
     files = manifest.get("files", {}) if isinstance(manifest.get("files"), dict) else {}
-    source = ""
-    if not problems:
-        try:
-            result_data = json.loads((path / RESULT).read_text(encoding="utf-8")).get("data", {})
-            source = data_name(_provenance(path), str(result_data.get("source", "")))
-        except (OSError, ValueError, AttributeError):
-            source = ""
-    manifest_file = path / MANIFEST
     digest = ""
     if manifest_file.is_file():
         digest = hashlib.sha256(manifest_file.read_bytes()).hexdigest()
@@ -109,12 +118,12 @@ def bundle_entry(path: str | Path) -> BundleEntry:
         audit_id=manifest.get("audit_id"),
         created_at=str(manifest.get("created_at", "")),
         status=str(manifest.get("status", "unknown")),
-        source=source,
+        source="",
         manifest_sha256=digest,
-        intact=not problems,
+        intact=False,
         problems=problems,
-        has_tradeoff=TRADEOFF in files,
-        has_lineage=EVENTS in files,
+        has_tradeoff=Bundle.TRADEOFF in files,
+        has_lineage=Bundle.EVENTS in files,
     )
 
 
@@ -132,9 +141,9 @@ def find_bundles(folder: str | Path) -> list[BundleEntry]:
     folder = Path(folder)
     if not folder.is_dir():
         raise BundleError(f"The bundle folder '{folder}' does not exist or is not a folder.")
-    if (folder / MANIFEST).is_file():
+    if (folder / Bundle.MANIFEST).is_file():
         return [bundle_entry(folder)]
-    paths = [p for p in sorted(folder.iterdir()) if (p / MANIFEST).is_file()]
+    paths = [p for p in sorted(folder.iterdir()) if (p / Bundle.MANIFEST).is_file()]
     # Hashing releases the GIL: bundles are verified side by side, one per core.
     with ThreadPoolExecutor(max_workers=max(1, min(len(paths), os.cpu_count() or 1))) as pool:
         entries = list(pool.map(bundle_entry, paths))
@@ -168,31 +177,27 @@ class Review:
         return [a.name for a in self.result.attributes]
 
 
-def open_review(path: str | Path) -> Review:
-    """Verify a bundle (every file against its manifest) and read what the pages show.
+def open_review(bundle: str | Path | Bundle) -> Review:
+    """Read what the pages show of a bundle, opened (so verified against its manifest) once.
+
+    Parameters
+    ----------
+    bundle : str, Path or Bundle
+        An opened bundle, or its folder (then opened here).
 
     Raises
     ------
     BundleError
         The bundle is missing, altered or malformed: it is not shown at all.
     """
-    from audit.mitigation import read_tradeoff
-    from lineage import read_events
-
-    path = Path(path)
-    require_intact(path)
-    manifest_bytes = (path / MANIFEST).read_bytes()
-    result = read_bundle(path, verify=False)
-    tradeoff = read_tradeoff(path, verify=False) if (path / TRADEOFF).is_file() else None
-    events = tuple(read_events(path / EVENTS)) if (path / EVENTS).is_file() else ()
-    prov = _provenance(path)
+    opened = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
     return Review(
-        path=path,
-        manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
-        result=result,
-        tradeoff=tradeoff,
-        events=events,
-        provenance=prov,
+        path=opened.path,
+        manifest_sha256=opened.manifest_sha256,
+        result=opened.result,
+        tradeoff=opened.tradeoff,
+        events=tuple(opened.events()),
+        provenance=opened.provenance,
     )
 
 
@@ -245,10 +250,10 @@ def unpack_bundle(data: bytes, into: str | Path) -> Path:
             with archive.open(info) as src:
                 target.write_bytes(src.read(MAX_UPLOAD_BYTES + 1))
     root = into
-    if not (root / MANIFEST).is_file():
-        inner = [p for p in into.iterdir() if p.is_dir() and (p / MANIFEST).is_file()]
+    if not (root / Bundle.MANIFEST).is_file():
+        inner = [p for p in into.iterdir() if p.is_dir() and (p / Bundle.MANIFEST).is_file()]
         if len(inner) != 1:
-            raise BundleError("The upload holds no audit bundle (no manifest.json).")
+            raise BundleError(f"The upload holds no audit bundle (no {Bundle.MANIFEST}).")
         root = inner[0]
-    require_intact(root)
+    Bundle.open(root)
     return root

@@ -8,8 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from audit import AuditResult, Estimate
-from audit._metrics import METRIC_INFO
+from audit import METRIC_INFO, AuditResult, Estimate
 from fairtrail.review._bundles import BundleEntry, Review
 
 

@@ -11,8 +11,7 @@ import pandas as pd
 
 from fairtrail.review._bundles import Review
 from fairtrail.review._format import COLOURS, chart_value, interval_text, words
-from reports._context import GROUP_COLUMNS, criteria_rows, findings
-from reports._sections import provenance_section
+from reports import GROUP_COLUMNS, criteria_rows, findings, provenance_section
 
 
 def overview(review: Review) -> dict[str, Any]:

@@ -1,52 +1,87 @@
-"""The Sign-off page's logic: the decision status, recording a decision, the PDF export."""
+"""The Sign-off page's logic: the decision status, recording a decision, the PDF export.
+
+Which decision stands is :func:`fairtrail.signoff.decision_status`'s to say; the page words
+its :class:`~fairtrail.signoff.DecisionStatus` exactly as the report does (the report's
+:func:`reports.status_line`, :func:`reports.status_note` and :func:`reports.signoff_rows`).
+"""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from audit import verify_bundle
-from audit._bundle import MANIFEST
+from audit import Bundle, BundleError, BundleVerificationError
 from fairtrail.review._bundles import BundleEntry, Review
-from reports._sections import signoff_section
+from fairtrail.signoff import DecisionStatus, decision_status
+from reports import signoff_rows, signoff_section, status_line, status_note
+
+__all__ = [
+    "chain_summary",
+    "export_report",
+    "record_signoff",
+    "records_frame",
+    "revocable",
+    "signoff_status",
+    "standing_decisions",
+    "status_line",
+    "status_note",
+]
 
 
 def signoff_status(
     review: Review, records: Sequence[Any], *, today: date | None = None
 ) -> dict[str, Any]:
-    """The decision status and the earlier decisions, as the report prints them.
+    """The report's sign-off section for ``review``: the decision status and the records.
 
     ``records`` are :class:`fairtrail.signoff.Signoff` objects (or mappings of their fields)
     of this audit; a decision made on other files of the bundle (another manifest) is listed
-    but never counts.
+    but never counts. The status is :func:`fairtrail.signoff.decision_status`'s, worded by
+    :func:`reports.signoff_section`.
     """
-    plain = [r if isinstance(r, Mapping) else asdict(r) for r in records]
-    return signoff_section(
-        plain,
-        manifest_sha256=review.manifest_sha256,
-        today=today or datetime.now(UTC).date(),
-    )
+    return signoff_section(decision_status(records, review.manifest_sha256, today=today))
 
 
-def records_frame(section: Mapping[str, Any]) -> pd.DataFrame:
-    """The decisions of a :func:`signoff_status` as a table, oldest first.
+_FRAME_COLUMNS = [
+    "#",
+    "decision",
+    "reviewer",
+    "role",
+    "conditions",
+    "valid until",
+    "recorded (UTC)",
+    "comment",
+    "note",
+    "hash",
+]
+
+
+def records_frame(status: DecisionStatus) -> pd.DataFrame:
+    """The records of a decision status as a table, oldest first, worded as in the report.
 
     ``note`` says what happened to each: revoked, made on other files, expired.
+
+    Examples
+    --------
+    >>> from fairtrail.signoff import decision_status
+    >>> records = [{"seq": 1, "decision": "approve", "reviewer": "Ada"},
+    ...            {"seq": 2, "decision": "revoke", "revokes": 1, "reviewer": "Ada"}]
+    >>> frame = records_frame(decision_status(records, "a" * 64))
+    >>> frame[["#", "decision", "note"]].values.tolist()
+    [['#1', 'Approved', 'revoked by #2'], ['#2', 'Revoked #1', '']]
     """
     rows = []
-    for r in section["records"]:
+    for record, r in zip(status.records, signoff_rows(status), strict=True):
         notes = []
-        if r["revoked_by"] is not None:
-            notes.append(f"revoked by #{r['revoked_by']}")
-        if r["other_manifest"]:
+        if record.revoked_by is not None:
+            notes.append(f"revoked by #{record.revoked_by}")
+        if record.other_manifest:
             notes.append(f"made on another version of the bundle ({r['other_manifest']}…)")
-        if r["expired"]:
+        if record.expired:
             notes.append(r["expired"])
         rows.append(
             {
@@ -62,30 +97,12 @@ def records_frame(section: Mapping[str, Any]) -> pd.DataFrame:
                 "hash": r["hash"],
             }
         )
-    columns = [
-        "#",
-        "decision",
-        "reviewer",
-        "role",
-        "conditions",
-        "valid until",
-        "recorded (UTC)",
-        "comment",
-        "note",
-        "hash",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=_FRAME_COLUMNS)
 
 
-def revocable(section: Mapping[str, Any]) -> list[int]:
-    """The sequence numbers of this audit's decisions that stand (may still be revoked)."""
-    return [
-        int(r["seq"].lstrip("#"))
-        for r in section["records"]
-        if r["code"] in ("approve", "approve_with_conditions", "reject")
-        and r["revoked_by"] is None
-        and r["seq"] != "—"
-    ]
+def revocable(status: DecisionStatus) -> list[int]:
+    """The numbers of this audit's decisions that stand (may still be revoked)."""
+    return list(status.revocable)
 
 
 def standing_decisions(
@@ -96,11 +113,8 @@ def standing_decisions(
     for e in entries:
         if not e.audit_id:
             continue
-        plain = [asdict(r) for r in store.records(e.audit_id)]
-        section = signoff_section(
-            plain, manifest_sha256=e.manifest_sha256, today=today or datetime.now(UTC).date()
-        )
-        out[e.audit_id] = section["decision"]
+        status = store.decision_status(e.audit_id, e.manifest_sha256, today=today)
+        out[e.audit_id] = status.decision
     return out
 
 
@@ -135,12 +149,13 @@ def record_signoff(
     if reviewer is None or not getattr(reviewer, "may_sign", False):
         who = "Nobody is signed in" if reviewer is None else f"{_signer(reviewer)} may view"
         raise SignoffError(f"{who}: only a signed-in reviewer with signing rights can sign.")
-    problems = verify_bundle(review.path)
-    if problems:
+    try:  # opened once: verified, and the manifest's digest read from what was verified
+        current = Bundle.open(review.path).manifest_sha256
+    except BundleError as exc:
+        problem = exc.problems[0] if isinstance(exc, BundleVerificationError) else str(exc)
         raise SignoffError(
-            f"The bundle '{review.path}' no longer verifies ({problems[0]}); nothing was signed."
-        )
-    current = hashlib.sha256((review.path / MANIFEST).read_bytes()).hexdigest()
+            f"The bundle '{review.path}' no longer verifies ({problem}); nothing was signed."
+        ) from None
     if current != review.manifest_sha256:
         raise SignoffError(
             "The bundle was rewritten after it was opened (its manifest changed): open it "

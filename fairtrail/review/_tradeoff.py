@@ -8,10 +8,16 @@ from typing import Any
 
 import pandas as pd
 
-from audit._metrics import REGRESSION_METRICS
-from audit.mitigation import Candidate, TradeOff
-from audit.mitigation._choose import Axes, change_text, choose, describe_cost
-from audit.mitigation._tradeoff import SelectionRule
+from audit import REGRESSION_METRICS
+from audit.mitigation import (
+    Axes,
+    Candidate,
+    SelectionRule,
+    TradeOff,
+    change_text,
+    choose,
+    describe_cost,
+)
 from fairtrail.review._format import COLOURS, chart_value, words
 
 
