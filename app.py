@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from audit import FairtrailError
+from audit import Bundle, FairtrailError
 from fairtrail import identity
 from fairtrail import review as rv
 from fairtrail.signoff import SignoffError, SignoffStore
@@ -97,7 +97,7 @@ def _unpacked(digest: str, _data: bytes) -> tuple[Path | None, str | None]:
 
 
 def _stamp(path: Path) -> tuple[int, int]:
-    stat = (path / "manifest.json").stat()
+    stat = (path / Bundle.MANIFEST).stat()
     return stat.st_mtime_ns, stat.st_size
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit import AuditOptions, AuditResult, Policy, Threshold, load_spec
+from audit import AuditOptions, AuditResult, Bundle, Policy, Threshold, load_spec
 from audit.datasets import dataset_info, dataset_path, load_adult, load_german
 from audit.mitigation import Sweep, SweepPlan, run_sweep, sweep_files
 from fairtrail._provenance import audit_with_lineage
@@ -297,7 +297,7 @@ def run_demo(
         predictions_bytes = buffer.getvalue()
         run.output(
             predictions,
-            path=out / "predictions.parquet",
+            path=out / Bundle.PREDICTIONS,
             data=predictions_bytes,
             description="Predictions of the model on the test split, with the sensitive columns.",
         )
@@ -328,7 +328,7 @@ def run_demo(
                 "features_excluded": sorted(ds.sensitive),
                 "test_accuracy": accuracy,
             },
-            "lineage": "lineage/events.jsonl",
+            "lineage": Bundle.EVENTS,
         }
         recorded = audit_with_lineage(
             spec,
@@ -336,10 +336,10 @@ def run_demo(
             spec_text=spec_text,
             on_step=lambda _step, text: say(text),
             upstream_events=recorder.events,
-            data_recorded_as=out / "predictions.parquet",
+            data_recorded_as=out / Bundle.PREDICTIONS,
             extra_files={
-                "predictions.parquet": predictions_bytes,
-                "provenance.json": (json.dumps(summary, indent=2) + "\n").encode(),
+                Bundle.PREDICTIONS: predictions_bytes,
+                Bundle.PROVENANCE: (json.dumps(summary, indent=2) + "\n").encode(),
                 **mitigation_files,
             },
         )

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from audit import Bundle
 from reports._weasy import ASSETS, weasyprint_module
 
 __all__ = ["ASSETS", "SEAL_PREFIX", "check_seal", "html_to_pdf", "read_attachments"]
@@ -114,7 +115,7 @@ def html_to_pdf(
             string=content,
             name=name,
             description=descriptions.get(name, name),
-            relationship="Source" if name == "result.json" else "Supplement",
+            relationship="Source" if name == Bundle.RESULT else "Supplement",
             created=utc,
             modified=utc,
             url_fetcher=fetcher,

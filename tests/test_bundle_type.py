@@ -389,13 +389,9 @@ LAYOUT = {
 #: Code (not docstrings) elsewhere that still spells a bundle file name, in files whose owners
 #: have yet to move to ``Bundle``'s constants. Nothing may be added to this list.
 NOT_YET_MOVED = {
-    ("app.py", "manifest.json"),
     ("app.py", "report.pdf"),  # a temporary file's name, not the bundle's
-    ("fairtrail/demo.py", "lineage/events.jsonl"),
-    ("fairtrail/demo.py", "predictions.parquet"),
-    ("fairtrail/demo.py", "provenance.json"),
+    ("fairtrail/demo.py", "predictions.parquet"),  # in the spec's TOML text and a temp file
     ("fairtrail/demo.py", "spec.toml"),  # a temporary file's name, not the bundle's
-    ("reports/_pdf.py", "result.json"),
 }
 
 
