@@ -13,6 +13,8 @@ Examples
 [0.25, 0.75]
 """
 
+# First: audit, lineage and reports must be fairtrail's (an ImportError names a clash).
+from audit import _origin  # noqa: F401 - imported for that check, in audit/_origin.py
 from audit._api import AUDIT_STEPS, audit_predictions, run_audit
 from audit._assembly import audit_statistics
 from audit._bundle import (

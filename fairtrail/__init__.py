@@ -17,9 +17,9 @@ Each is that package's own object (``fairtrail.Bundle is audit.Bundle``):
   :class:`SpecError`, :class:`BundleError`, :class:`LineageError`.
 
 The packages stay importable as they were (``audit``, ``lineage``, ``reports``,
-``fairtrail.gate``, ...), and the command line is :mod:`fairtrail.cli`. Resolving a name
-first checks that ``audit`` is fairtrail's own, not another distribution's package of that
-name; ``audit`` then checks ``lineage`` and ``reports`` (see ``audit/_origin.py``).
+``fairtrail.gate``, ...), and the command line is :mod:`fairtrail.cli`. A name that needs
+``audit`` first checks that ``audit`` is fairtrail's own, not another distribution's package
+of that name; ``audit`` then checks ``lineage`` and ``reports`` (see ``audit/_origin.py``).
 
 Examples
 --------
@@ -36,10 +36,10 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~7 ms)
 
 if TYPE_CHECKING:  # what a type checker sees; at run time, each is imported on first use
     from audit import (
@@ -119,6 +119,8 @@ _SOURCES = {
     "reports": ("render_report", "verify_report"),
 }
 _SOURCE = {name: module for module, names in _SOURCES.items() for name in names}
+# The sources that import audit (the sign-off store needs only the standard library).
+_THROUGH_AUDIT = frozenset(_SOURCES) - {"fairtrail.signoff"}
 
 #: The folder that holds fairtrail's packages: fairtrail, audit, lineage and reports.
 _HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -141,7 +143,7 @@ def _import_audit() -> None:
     """
     ours = os.path.join(_HOME, "audit", "__init__.py")
     if "audit" not in sys.modules:
-        import importlib.util
+        import importlib.util  # here: `import fairtrail` stays fast
 
         spec = importlib.util.find_spec("audit")  # where it is, without running it
         found = spec.origin if spec is not None and spec.has_location else None
@@ -183,7 +185,10 @@ def _attribute(name: str) -> object:
         except metadata.PackageNotFoundError:  # running from a source tree without installing
             value = "0+unknown"
     elif name in _SOURCE:
-        _import_audit()  # first: audit's import checks that lineage and reports are ours too
+        import importlib
+
+        if _SOURCE[name] in _THROUGH_AUDIT:
+            _import_audit()  # first: audit's import checks that lineage and reports are ours
         value = getattr(importlib.import_module(_SOURCE[name]), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

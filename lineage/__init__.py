@@ -12,6 +12,8 @@
   included; fairtrail's own facet schemas ship in ``lineage/spec``.
 """
 
+# First: importing audit checks that audit, lineage and reports are fairtrail's.
+import audit  # noqa: F401 - imported for that check, in audit/_origin.py
 from lineage._audit import audit_result_facet
 from lineage._digest import (
     FILE_LIST_ALGORITHM,

@@ -12,6 +12,8 @@ returns it) without deciding anything: :func:`signoff_section`, :func:`status_li
 :func:`status_note`, :func:`signoff_rows`.
 """
 
+# First: importing audit checks that audit, lineage and reports are fairtrail's.
+import audit  # noqa: F401 - imported for that check, in audit/_origin.py
 from reports._context import GROUP_COLUMNS, criteria_rows, findings
 from reports._report import REPORT_FILE, Rendered, render_html, render_report, verify_report
 from reports._sections import (
