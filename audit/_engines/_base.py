@@ -34,7 +34,6 @@ __all__ = [
     "numbers",
     "one",
     "role_columns",
-    "role_map",
     "select_groups",
     "sum_by",
 ]
@@ -141,24 +140,6 @@ class Counted:
     n_rows: int
     engine: str
     queries: dict[str, float] = field(default_factory=dict)  # seconds per query
-
-
-def role_map(roles: Roles) -> dict[str, str]:
-    """Each role column and its role (``y_true``, ``sensitive_features[0]``...), for messages.
-
-    Examples
-    --------
-    >>> role_map(Roles("y", "p", ("sex",)))
-    {'y': 'y_true', 'p': 'y_pred', 'sex': 'sensitive_features[0]'}
-    """
-    out = {roles.y_true: "y_true", roles.y_pred: "y_pred"}
-    if roles.y_score:
-        out[roles.y_score] = "y_score"
-    if roles.sample_weight:
-        out[roles.sample_weight] = "sample_weight"
-    for i, f in enumerate(roles.sensitive_features):
-        out.setdefault(f, f"sensitive_features[{i}]")
-    return out
 
 
 def number_columns(roles: Roles) -> dict[str, str]:

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset
 
-from audit._engines._base import Dialect, Roles, number_columns, role_map
+from audit._engines._base import Dialect, Roles, number_columns
 from audit._engines._files import InputFiles
 from audit._exceptions import DataValidationError, SpecError
 from audit._io import MAX_FIELD_BYTES, csv_convert
@@ -102,7 +102,7 @@ class DuckDBSource:
         self.on_progress = on_progress
         self.timings: dict[str, float] = {}
         numbers = number_columns(roles)
-        inputs.check(role_map(roles), numbers)  # may refuse the files: before anything is made
+        inputs.check(roles.role_map(), numbers)  # may refuse the files: before anything is made
         self._numbers = numbers if inputs.format == "csv" else {}
         self._block = _FIRST_BLOCK
         self._spill = tempfile.TemporaryDirectory(prefix="fairtrail-duckdb-")
@@ -143,7 +143,7 @@ class DuckDBSource:
         its trailing zeros.
         """
         numbers = number_columns(self.roles)
-        roles = role_map(self.roles)
+        roles = self.roles.role_map()
         narrow = [
             name
             for name, sql_type in self.columns()

@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from audit._engines._base import Aggregate, Counted, Dialect, Roles, number_columns, role_map
+from audit._engines._base import Aggregate, Counted, Dialect, Roles, number_columns
 from audit._engines._dense import DenseRefused, dense_groups, dense_jar
 from audit._engines._files import InputFiles
 from audit._engines._sql import count_with_sql
@@ -385,7 +385,7 @@ class SparkSource:
         DataValidationError
             Spark cannot read the files.
         """
-        inputs.check(role_map(roles), number_columns(roles))
+        inputs.check(roles.role_map(), number_columns(roles))
         source = cls(spark, _read_files(spark, inputs, roles), roles, inputs=inputs)
         if inputs.format == "csv":
             source._reread = lambda: _read_files(spark, inputs, roles, checked=True)
